@@ -1,0 +1,18 @@
+"""Wires each subcommand module into the app."""
+
+from __future__ import annotations
+
+import typer
+
+from sandbox.cli import config, down, logs, status, up
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up", help="Start the sandbox (Airflow 2.9.2, PostgreSQL, Kafka, Elasticsearch, AWS).")(up.up)
+    app.command("status", help="Show each service's state, URL and pid.")(status.status)
+    app.command("down", help="Stop every service; data is kept.")(down.down)
+    app.command("reset", help="Stop every service and wipe the project's .sandbox/ state.")(down.reset)
+    app.command("logs", help="Show a service's log.")(logs.logs)
+    config_app = typer.Typer(help="Inspect the resolved settings.", no_args_is_help=True)
+    config_app.command("show", help="Print every setting and where its value came from.")(config.show)
+    app.add_typer(config_app, name="config")

@@ -1,0 +1,29 @@
+"""sandbox down / sandbox reset"""
+
+from __future__ import annotations
+
+import typer
+
+from sandbox.cli import ui
+
+
+def down(ctx: typer.Context) -> None:
+    rt, _ = ctx.obj.runtime(ui.ConsoleProgress())
+    stopped = rt.down()
+    if stopped:
+        ui.console.print(f"Stopped {len(stopped)} process(es); data kept in {rt.settings.state_dir}.")
+    else:
+        ui.console.print(f"Nothing is running for {rt.settings.project_dir}.")
+
+
+def reset(
+    ctx: typer.Context,
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+) -> None:
+    rt, _ = ctx.obj.runtime(ui.ConsoleProgress())
+    target = rt.settings.state_dir
+    if not yes and not typer.confirm(f"Stop the sandbox and delete {target} (database, logs, data)?"):
+        ui.console.print("Nothing was changed.")
+        raise typer.Exit(1)
+    rt.reset()
+    ui.console.print(f"Reset: {target} removed.")

@@ -1,0 +1,1 @@
+"""Getting the project's files into Airflow the way MWAA does."""

@@ -1,0 +1,1 @@
+"""What MWAA *is*, independent of how the sandbox runs it."""

@@ -1,0 +1,173 @@
+"""Every subprocess goes through this seam: value objects in, value objects out.
+
+Tests replace `runner` (or pass their own Runner) to fake subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from sandbox.errors import CommandFailed, ToolMissingError
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    env: Mapping[str, str] | None = None  # full environment; None inherits ours
+    cwd: Path | None = None
+    user: str | None = None  # run as this system user (PostgreSQL refuses root)
+    timeout: float | None = None
+    input: str | None = None
+
+    @classmethod
+    def of(cls, *argv: str | os.PathLike, **kwargs) -> "Command":
+        return cls(tuple(str(a) for a in argv), **kwargs)
+
+    def display(self) -> str:
+        return " ".join(self.argv)
+
+
+@dataclass(frozen=True)
+class Result:
+    command: Command
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def check(self, what: str | None = None) -> "Result":
+        if not self.ok:
+            tail = "\n".join((self.stderr or self.stdout).strip().splitlines()[-15:])
+            raise CommandFailed(
+                f"{what or self.command.argv[0]} failed with exit code {self.returncode}",
+                details=tail or None,
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """What we remember about a background process, enough to tell it from a reused pid."""
+
+    pid: int
+    start_ticks: int
+    argv0: str
+    log: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Runner:
+    """Runs commands for real."""
+
+    def run(self, cmd: Command) -> Result:
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                list(cmd.argv), env=cmd.env, cwd=cmd.cwd, user=cmd.user, input=cmd.input,
+                capture_output=True, text=True, timeout=cmd.timeout,
+            )
+        except FileNotFoundError as exc:
+            raise ToolMissingError(f"{cmd.argv[0]} not found", hint="check the installation") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise CommandFailed(f"{cmd.display()} did not finish within {cmd.timeout:.0f} s") from exc
+        return Result(cmd, done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+    def spawn(self, cmd: Command, log_path: Path) -> ProcessRecord:
+        """Start a long-running process in its own session, output appended to log_path."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            try:
+                child = subprocess.Popen(
+                    list(cmd.argv), env=cmd.env, cwd=cmd.cwd, user=cmd.user,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own process group: we stop the whole tree
+                )
+            except FileNotFoundError as exc:
+                raise ToolMissingError(f"{cmd.argv[0]} not found") from exc
+        return ProcessRecord(child.pid, start_ticks(child.pid) or 0, cmd.argv[0], str(log_path))
+
+
+runner = Runner()
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+def is_alive(record: ProcessRecord) -> bool:
+    """True only if the pid is running *and* is the process we started (not a reused pid)."""
+    ticks = start_ticks(record.pid)
+    if ticks is None or ticks != record.start_ticks:
+        return False
+    try:
+        state = Path(f"/proc/{record.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def reap(pid: int) -> None:
+    """Collect a finished child so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def stop(record: ProcessRecord, *, grace: float = 15.0, sig: int = signal.SIGTERM) -> bool:
+    """Signal the process group, wait up to `grace` s, then SIGKILL it. True if it had to be killed."""
+    if not is_alive(record):
+        return False
+    _signal_group(record.pid, sig)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        reap(record.pid)
+        if not is_alive(record):
+            _signal_group(record.pid, signal.SIGKILL)  # stragglers left in the group
+            return False
+        time.sleep(0.1)
+    _signal_group(record.pid, signal.SIGKILL)
+    reap(record.pid)
+    return True
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 64 * 1024))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_checked(argv: Sequence[str | os.PathLike], what: str, **kwargs) -> Result:
+    return runner.run(Command.of(*argv, **kwargs)).check(what)

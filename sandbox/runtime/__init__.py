@@ -1,0 +1,1 @@
+"""The Runtime interface and its backends (native processes, Docker Compose)."""

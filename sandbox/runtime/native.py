@@ -1,0 +1,226 @@
+"""The native runtime (embedded default): every service as a local process, no Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from sandbox.delivery.dagsync import mirror
+from sandbox.errors import NotRunningError, ServiceFailedError
+from sandbox.mwaa.data import locate
+from sandbox.probes import wait_for
+from sandbox.proc import ProcessRecord, is_alive, runner, stop, tail
+from sandbox.runtime import preflight, sweep
+from sandbox.runtime.airflow_env import AirflowEnvironment, EnvironmentBuilder
+from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
+from sandbox.runtime.native_airflow import AirflowSetup
+from sandbox.runtime.state import StateDir
+from sandbox.services import aws, elasticsearch, kafka, noida, postgres
+from sandbox.services import airflow as airflow_service
+from sandbox.services.base import Endpoint, ProcessSpec
+
+# Which setting holds each process's port(s), for preflight and error messages.
+PORTS = {
+    "postgres": [("postgres_port", "postgres")],
+    "noida": [("kafka_port", "kafka"), ("elasticsearch_port", "elasticsearch")],
+    "aws": [("aws_port", "aws")],
+    "airflow-webserver": [("airflow_port", "airflow")],
+}
+STOP_SIGNALS = {"postgres": signal.SIGINT}  # PostgreSQL's "fast" shutdown; SIGTERM waits for clients
+
+
+class NativeRuntime(Runtime):
+    name = "native"
+
+    def __init__(self, settings, progress=None):
+        super().__init__(settings, progress)
+        self.state = StateDir(settings.state_dir)
+        self.airflow = AirflowSetup(settings, self.state, self.progress)
+        self._env: AirflowEnvironment | None = None
+
+    # -- what runs ------------------------------------------------------------------------------
+    def infra_specs(self) -> list[ProcessSpec]:
+        return [postgres.process(self.settings), noida.process(self.settings), aws.process(self.settings)]
+
+    def process_names(self) -> list[str]:
+        return ["postgres", "noida", "aws"] + [f"airflow-{c}" for c in airflow_service.COMPONENTS]
+
+    def endpoints(self) -> list[Endpoint]:
+        s = self.settings
+        return [airflow_service.endpoint(s), postgres.endpoint(s), kafka.endpoint(s),
+                elasticsearch.endpoint(s), aws.endpoint(s)]
+
+    def running(self) -> dict[str, ProcessRecord]:
+        return {n: r for n, r in self.state.load_registry().items() if is_alive(r)}
+
+    def is_up(self) -> bool:
+        alive = self.running()
+        if set(alive) != set(self.process_names()):
+            return False
+        return airflow_service.health_probe(self.settings).check().ready
+
+    # -- up ---------------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        for name in self.state.prune_stale():
+            self.progress.note(f"removed the stale record of {name} (its process is gone)")
+        alive = self.running()
+        for process, ports in PORTS.items():
+            if process in alive:
+                continue
+            for setting, service in ports:
+                preflight.check_port_free(self.settings.host, getattr(self.settings, setting),
+                                          service, setting)
+        user = postgres.run_as()
+        if user:
+            preflight.ensure_system_user(user)
+
+    def prepare(self) -> None:
+        self.state.ensure()
+        data = locate(self.settings.mwaa_data_dir, self.settings.cache_dir, self.settings.offline)
+        builder = EnvironmentBuilder(
+            data=data, requirements=self.airflow.requirements_text(), python=self.settings.python,
+            cache_dir=self.settings.cache_dir, offline=self.settings.offline,
+            progress=lambda msg: self.progress.step("airflow-env", msg))
+        cached = builder.is_built()
+        self.progress.step("airflow-env", "checking the Airflow 2.9.2 environment")
+        started = time.monotonic()
+        self._env = builder.ensure()
+        took = time.monotonic() - started
+        self.progress.done("airflow-env", "cached" if cached else f"built in {took:.0f} s")
+        for message in self._env.plan.messages:
+            self.progress.note(message)
+        synced = mirror(self.settings.project_dir / self.settings.spec.dag_s3_path, self.state.dags_folder)
+        if synced.copied or synced.deleted:
+            self.progress.note(f"synced dags/: {len(synced.copied)} copied, {len(synced.deleted)} removed")
+        self._init_postgres()
+
+    def _init_postgres(self) -> None:
+        folder = postgres.data_dir(self.settings)
+        user = postgres.run_as()
+        if user:
+            for changed in preflight.ensure_reachable(folder.parent, user):
+                self.progress.note(f"allowed {user} to traverse {changed} (o+x) to reach PostgreSQL's files")
+            preflight.ensure_reachable(postgres.install_dir() / "bin" / "postgres", user)
+        if (folder / "PG_VERSION").exists():
+            return
+        self.progress.step("postgres", "initialising the database cluster")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, mode=0o700)
+        if user:
+            preflight.own_tree(folder, user)
+        runner.run(postgres.initdb_command(self.settings)).check("initdb")
+
+    def start(self) -> UpReport:
+        started_at = time.monotonic()
+        started: list[str] = []
+        try:
+            self._start_group(self.infra_specs(), started)
+            self.progress.step("aws", "creating the bucket, KMS key and log groups")
+            made = aws.bootstrap(self.settings)
+            self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), {len(made.log_groups)} log groups")
+            assert self._env is not None
+            env = self.airflow.process_env(self._env.path)
+            self.airflow.initialise(self._env.path, env)
+            specs = airflow_service.processes(self.settings, self.state, self._env.path, env)
+            self._start_group(specs, started)
+        except BaseException:
+            self.progress.note("stopping what this run started")
+            self._stop_names(started)
+            raise
+        return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
+
+    def _start_group(self, specs: list[ProcessSpec], started: list[str]) -> None:
+        """Spawn the group together, then wait for each one's probe."""
+        alive = self.running()
+        records = dict(self.state.load_registry())
+        for spec in specs:
+            if spec.name in alive:
+                continue
+            self.progress.step(spec.name, "starting")
+            env = dict(spec.command.env or os.environ)
+            env[sweep.MARKER] = str(self.state.root)
+            record = runner.spawn(replace(spec.command, env=env), self.state.log_file(spec.name))
+            records[spec.name] = record
+            started.append(spec.name)
+            self.state.save_registry(records)
+        waited: set[int] = set()
+        for spec in specs:
+            if id(spec.probe) in waited:
+                continue
+            waited.add(id(spec.probe))
+            group = [s.name for s in specs if s.probe is spec.probe]
+            self._wait(spec, group, records)
+
+    def _wait(self, spec: ProcessSpec, group: list[str], records: dict[str, ProcessRecord]) -> None:
+        label = group[0] if len(group) == 1 else spec.name.split("-")[0]
+        self.progress.step(label, f"waiting for {spec.probe.description}")
+        alive = lambda: all(is_alive(records[n]) for n in group)
+        seconds = wait_for(spec.probe, timeout=self.settings.start_timeout, still_running=alive)
+        if seconds < 0:
+            dead = next(n for n in group if not is_alive(records[n]))
+            raise ServiceFailedError(
+                f"{dead} exited while starting", hint=f"see `sandbox logs {dead}`",
+                details=tail(self.state.log_file(dead), 25))
+        self.progress.done(label, f"ready in {seconds:.1f} s")
+
+    # -- down, reset, status, logs ------------------------------------------------------------------
+    def down(self) -> list[str]:
+        records = self.state.load_registry()
+        alive = [n for n in self.process_names() if n in records and is_alive(records[n])]
+        self._stop_names(list(records))
+        leftovers = sweep.kill_marked(str(self.state.root))
+        if leftovers:
+            self.progress.note(f"stopped {leftovers} leftover process(es) of this sandbox")
+        return alive
+
+    def _stop_names(self, names: list[str]) -> None:
+        records = self.state.load_registry()
+        # Reverse dependency order: Airflow first, the database last.
+        order = [n for n in reversed(self.process_names()) if n in names]
+        order += [n for n in names if n not in order]
+        for name in order:
+            record = records.get(name)
+            if record is None:
+                continue
+            self.progress.step(name, "stopping")
+            killed = stop(record, grace=30.0, sig=STOP_SIGNALS.get(name, signal.SIGTERM))
+            self.progress.done(name, "killed after the grace period" if killed else "stopped")
+            records.pop(name, None)
+            self.state.save_registry(records)
+
+    def reset(self) -> None:
+        self.down()
+        shutil.rmtree(self.state.root, ignore_errors=True)
+
+    def status(self) -> list[ServiceStatus]:
+        records = self.state.load_registry()
+        body = self.airflow.health() if any(n.startswith("airflow") for n in records) else {}
+        rows = []
+        urls = {e.service: e.url for e in self.endpoints()}
+        for name in self.process_names():
+            record = records.get(name)
+            alive = record is not None and is_alive(record)
+            services = [kafka.NAME, elasticsearch.NAME] if name == "noida" else [name]
+            for service in services:
+                state, detail = ("running", "") if alive else ("stopped", "")
+                if alive and name.startswith("airflow-"):
+                    state, detail = self.airflow.component_state(name, body)
+                url = urls.get(service) or (urls["airflow"] if name == "airflow-webserver" else "")
+                rows.append(ServiceStatus(service, state, url, record.pid if alive else None, detail))
+        return rows
+
+    def log_path(self, service: str) -> Path:
+        process = "noida" if service in (kafka.NAME, elasticsearch.NAME) else service
+        if process == "airflow":
+            process = "airflow-webserver"
+        if process not in self.process_names():
+            raise NotRunningError(f"no service named {service!r}",
+                                  hint=f"choose one of {', '.join(self.log_services())}")
+        return self.state.log_file(process)
+
+    def log_services(self) -> list[str]:
+        return ["postgres", "kafka", "elasticsearch", "aws"] + [f"airflow-{c}" for c in airflow_service.COMPONENTS]

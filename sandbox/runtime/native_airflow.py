@@ -1,0 +1,72 @@
+"""Airflow's one-time set-up and health on the native runtime: database, admin user, env."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sandbox.probes import http_get
+from sandbox.proc import runner
+from sandbox.runtime.base import Progress
+from sandbox.runtime.state import StateDir
+from sandbox.services import airflow as airflow_service
+from sandbox.services import postgres
+from sandbox.settings import Settings
+
+# Which /health key answers for which process.
+HEALTH_KEY = {"airflow-scheduler": "scheduler", "airflow-dag-processor": "dag_processor",
+              "airflow-triggerer": "triggerer", "airflow-webserver": "metadatabase"}
+
+
+class AirflowSetup:
+    def __init__(self, settings: Settings, state: StateDir, progress: Progress):
+        self.settings = settings
+        self.state = state
+        self.progress = progress
+
+    @property
+    def stamp(self) -> Path:
+        return self.state.data / "airflow-db.initialised"
+
+    def requirements_text(self) -> str:
+        spec = self.settings.spec
+        rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
+        path = self.settings.project_dir / rel if rel else None
+        return path.read_text() if path and path.is_file() else ""
+
+    def process_env(self, venv: Path) -> dict[str, str]:
+        return airflow_service.environment(self.settings, self.state, venv)
+
+    def initialise(self, venv: Path, env: dict[str, str]) -> None:
+        """Create the database, migrate it and add the admin user, once per state dir."""
+        if self.stamp.exists():
+            return
+        self.progress.step("airflow-db", "creating the metadata database")
+        created = runner.run(postgres.createdb_command(self.settings))
+        if not created.ok and "already exists" not in created.stderr:
+            created.check("createdb")
+        self.progress.step("airflow-db", "airflow db migrate")
+        runner.run(airflow_service.airflow_command(venv, env, "db", "migrate", timeout=900)).check(
+            "airflow db migrate")
+        self.progress.step("airflow-db", "creating the admin user")
+        password = self.state.admin_password()
+        runner.run(airflow_service.airflow_command(
+            venv, env, "users", "create", "--role", "Admin", "--username", airflow_service.ADMIN_USER,
+            "--password", password, "--email", "admin@example.com", "--firstname", "MWAA",
+            "--lastname", "Sandbox", timeout=300)).check("airflow users create")
+        self.stamp.write_text("migrated\n")
+        self.progress.done("airflow-db", "migrated, admin user created")
+
+    def health(self) -> dict:
+        try:
+            status, body = http_get(f"{airflow_service.url(self.settings)}/health")
+            return json.loads(body) if status == 200 else {}
+        except (OSError, ValueError):
+            return {}
+
+    def component_state(self, process: str, body: dict) -> tuple[str, str]:
+        key = HEALTH_KEY.get(process)
+        if not body:
+            return "starting", "web server not answering"
+        status = (body.get(key) or {}).get("status", "unknown")
+        return ("running", "") if status == "healthy" else ("unhealthy", f"{key} {status}")

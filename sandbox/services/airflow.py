@@ -1,0 +1,112 @@
+"""Airflow 2.9.2: its processes, environment variables, health probe and URLs (native runtime)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from sandbox.mwaa.airflow_config import derive, mwaa_variables
+from sandbox.probes import HttpJsonProbe
+from sandbox.proc import Command
+from sandbox.runtime.state import StateDir
+from sandbox.services import aws, postgres
+from sandbox.services.base import Endpoint, ProcessSpec
+from sandbox.settings import Settings
+
+NAME = "airflow"
+ADMIN_USER = "admin"
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "webserver")
+HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+# Sandbox defaults a user may still override through AirflowConfigurationOptions.
+SANDBOX_DEFAULTS = {
+    "webserver.workers": "2",  # gunicorn workers: MWAA's web servers are separate hosts
+    "scheduler.dag_dir_list_interval": "10",  # new DAG files show up quickly
+}
+
+
+def url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.airflow_port}"
+
+
+def endpoint(settings: Settings) -> Endpoint:
+    return Endpoint(NAME, url(settings), f"web UI and REST API /api/v1 (user {ADMIN_USER})")
+
+
+def _stored_key(path: Path, make) -> str:
+    """A key generated once per project and kept (0600), so restarts keep sessions and secrets."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def config_options(settings: Settings, state: StateDir) -> dict[str, str]:
+    """Every Airflow option the sandbox sets: MWAA's derivation, then what the sandbox owns."""
+    derived = derive(settings.spec)
+    options = {**SANDBOX_DEFAULTS}
+    options.update(derived.options)
+    for key, value in settings.spec.airflow_configuration_options.items():
+        if key in SANDBOX_DEFAULTS:
+            options[key] = value
+    options.update({
+        "database.sql_alchemy_conn": postgres.sqlalchemy_url(settings),
+        "core.dags_folder": str(state.dags_folder),
+        "core.plugins_folder": str(state.airflow_home / "plugins"),
+        "logging.base_log_folder": str(state.airflow_home / "logs"),
+        "webserver.web_server_host": settings.host,
+        "webserver.web_server_port": str(settings.airflow_port),
+        "webserver.base_url": url(settings),
+        "webserver.secret_key": _stored_key(state.root / "webserver-secret",
+                                            lambda: base64.b64encode(os.urandom(24)).decode()),
+        "core.fernet_key": _stored_key(state.root / "fernet-key",
+                                       lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()),
+        "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
+        "triggerer.default_capacity": "100",
+    })
+    return options
+
+
+def environment(settings: Settings, state: StateDir, venv: Path,
+                extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The full environment of every Airflow process."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW", "AWS_", "VIRTUAL_ENV", "PYTHONPATH"))}
+    env.update(extra or {})  # exported by the startup script; MWAA's own values win below
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(venv)
+    env["AIRFLOW_HOME"] = str(state.airflow_home)
+    env.update(mwaa_variables(settings.spec))
+    env.update(aws.client_env(settings))
+    for key, value in config_options(settings, state).items():
+        section, option = key.split(".", 1)
+        env[f"AIRFLOW__{section.upper()}__{option.upper()}"] = value
+    return env
+
+
+def airflow_command(venv: Path, env: dict[str, str], *args: str, timeout: float | None = None) -> Command:
+    return Command.of(venv / "bin" / "airflow", *args, env=env, timeout=timeout)
+
+
+def _healthy(body: dict) -> tuple[bool, str]:
+    states = {key: (body.get(key) or {}).get("status", "missing") for key in HEALTH_KEYS}
+    waiting = [f"{k} {v}" for k, v in states.items() if v != "healthy"]
+    return not waiting, ", ".join(waiting) or "all healthy"
+
+
+def health_probe(settings: Settings) -> HttpJsonProbe:
+    return HttpJsonProbe(f"{url(settings)}/health", _healthy)
+
+
+def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, str]) -> list[ProcessSpec]:
+    health = health_probe(settings)
+    specs = []
+    for component in COMPONENTS:
+        cmd = airflow_command(venv, env, component)
+        specs.append(ProcessSpec(f"airflow-{component}", cmd, health, (f"airflow-{component}",),
+                                 stop_grace=30.0))
+    return specs

@@ -1,0 +1,102 @@
+"""The AWS emulator: moto server on LocalStack's port, and the resources mwaa.yaml names.
+
+moto keeps nothing across a restart, so `bootstrap` recreates everything each `up`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from sandbox.mwaa.logs import log_groups
+from sandbox.probes import CallableProbe
+from sandbox.proc import Command
+from sandbox.services.base import Endpoint, ProcessSpec
+from sandbox.settings import Settings
+
+NAME = "aws"
+ACCESS_KEY = "test"  # the emulator accepts any credentials; these are LocalStack's customary ones
+SECRET_KEY = "test"
+
+
+def url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.aws_port}"
+
+
+def endpoint(settings: Settings) -> Endpoint:
+    return Endpoint(NAME, url(settings), "S3, CloudWatch Logs, Secrets Manager, KMS, IAM, STS (moto)")
+
+
+def client_env(settings: Settings) -> dict[str, str]:
+    """Variables that send any boto3 client, in any region, to the emulator."""
+    return {
+        "AWS_ENDPOINT_URL": url(settings),
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": settings.aws_region,
+        "AWS_REGION": settings.aws_region,
+    }
+
+
+def client(settings: Settings, service: str, region: str | None = None):
+    import boto3
+
+    return boto3.client(service, endpoint_url=url(settings), region_name=region or settings.aws_region,
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+def process(settings: Settings) -> ProcessSpec:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["MOTO_ALLOW_NONEXISTENT_REGION"] = "true"
+    cmd = Command.of(sys.executable, "-m", "moto.server", "-H", settings.host, "-p", settings.aws_port,
+                     env=env)
+    probe = CallableProbe(f"S3 list_buckets on {url(settings)}",
+                          lambda: client(settings, "s3").list_buckets())
+    return ProcessSpec(NAME, cmd, probe, (NAME,), stop_grace=5.0)
+
+
+@dataclass(frozen=True)
+class Bootstrapped:
+    bucket: str
+    kms_key_arn: str
+    log_groups: tuple[str, ...]
+
+
+def bootstrap(settings: Settings) -> Bootstrapped:
+    """Create the KMS key, the versioned SSE-KMS bucket and the five MWAA log groups."""
+    spec = settings.spec
+    key_arn = _ensure_kms_key(settings)
+    s3 = client(settings, "s3")
+    bucket = spec.bucket_name
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        kwargs = {}
+        if settings.aws_region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
+        s3.create_bucket(Bucket=bucket, **kwargs)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True}]})
+    logs = client(settings, "logs")
+    present = {g["logGroupName"] for g in logs.describe_log_groups(
+        logGroupNamePrefix=f"airflow-{spec.name}-").get("logGroups", [])}
+    groups = tuple(log_groups(spec.name))
+    for group in groups:
+        if group not in present:
+            logs.create_log_group(logGroupName=group)
+    return Bootstrapped(bucket, key_arn, groups)
+
+
+def _ensure_kms_key(settings: Settings) -> str:
+    spec = settings.spec
+    alias = spec.kms_key if (spec.kms_key or "").startswith("alias/") else f"alias/mwaa-{spec.name}"
+    kms = client(settings, "kms")
+    for entry in kms.list_aliases().get("Aliases", []):
+        if entry.get("AliasName") == alias and entry.get("TargetKeyId"):
+            return kms.describe_key(KeyId=entry["TargetKeyId"])["KeyMetadata"]["Arn"]
+    meta = kms.create_key(Description=f"MWAA sandbox key for {spec.name} (stands in for "
+                                      f"{spec.kms_key or 'the AWS-owned key'})")["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    return meta["Arn"]
