@@ -66,6 +66,17 @@ class ProcessRecord:
     extra: dict = field(default_factory=dict)
 
 
+def _identity(user: str | None) -> dict:
+    """Run as `user` with its own group and no supplementary groups: a root group left behind
+    would let the group bits (not the 'other' bits) decide what it may access."""
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 class Runner:
     """Runs commands for real."""
 
@@ -73,8 +84,8 @@ class Runner:
         started = time.monotonic()
         try:
             done = subprocess.run(
-                list(cmd.argv), env=cmd.env, cwd=cmd.cwd, user=cmd.user, input=cmd.input,
-                capture_output=True, text=True, timeout=cmd.timeout,
+                list(cmd.argv), env=cmd.env, cwd=cmd.cwd, input=cmd.input,
+                capture_output=True, text=True, timeout=cmd.timeout, **_identity(cmd.user),
             )
         except FileNotFoundError as exc:
             raise ToolMissingError(f"{cmd.argv[0]} not found", hint="check the installation") from exc
@@ -88,7 +99,7 @@ class Runner:
         with open(log_path, "ab") as log:
             try:
                 child = subprocess.Popen(
-                    list(cmd.argv), env=cmd.env, cwd=cmd.cwd, user=cmd.user,
+                    list(cmd.argv), env=cmd.env, cwd=cmd.cwd, **_identity(cmd.user),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group: we stop the whole tree
                 )

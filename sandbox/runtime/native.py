@@ -47,7 +47,7 @@ class NativeRuntime(Runtime):
         return [postgres.process(self.settings), noida.process(self.settings), aws.process(self.settings)]
 
     def process_names(self) -> list[str]:
-        return ["postgres", "noida", "aws"] + [f"airflow-{c}" for c in airflow_service.COMPONENTS]
+        return ["postgres", "noida", "aws"] + airflow_service.process_names(self.settings)
 
     def endpoints(self) -> list[Endpoint]:
         s = self.settings
@@ -56,6 +56,10 @@ class NativeRuntime(Runtime):
 
     def running(self) -> dict[str, ProcessRecord]:
         return {n: r for n, r in self.state.load_registry().items() if is_alive(r)}
+
+    def processes(self):
+        """Every live process of this sandbox (for stopping and for memory figures)."""
+        return sweep.family([r.pid for r in self.running().values()], str(self.state.root))
 
     def is_up(self) -> bool:
         alive = self.running()
@@ -102,7 +106,7 @@ class NativeRuntime(Runtime):
         folder = postgres.data_dir(self.settings)
         user = postgres.run_as()
         if user:
-            for changed in preflight.ensure_reachable(folder.parent, user):
+            for changed in preflight.ensure_reachable(folder, user):
                 self.progress.note(f"allowed {user} to traverse {changed} (o+x) to reach PostgreSQL's files")
             preflight.ensure_reachable(postgres.install_dir() / "bin" / "postgres", user)
         if (folder / "PG_VERSION").exists():
@@ -171,8 +175,10 @@ class NativeRuntime(Runtime):
     def down(self) -> list[str]:
         records = self.state.load_registry()
         alive = [n for n in self.process_names() if n in records and is_alive(records[n])]
+        tree = self.processes()
         self._stop_names(list(records))
-        leftovers = sweep.kill_marked(str(self.state.root))
+        sweep.wait_gone(tree, 3.0)  # children of a stopped parent exit on their own first
+        leftovers = sweep.kill_all(tree)
         if leftovers:
             self.progress.note(f"stopped {leftovers} leftover process(es) of this sandbox")
         return alive
@@ -223,4 +229,4 @@ class NativeRuntime(Runtime):
         return self.state.log_file(process)
 
     def log_services(self) -> list[str]:
-        return ["postgres", "kafka", "elasticsearch", "aws"] + [f"airflow-{c}" for c in airflow_service.COMPONENTS]
+        return ["postgres", "kafka", "elasticsearch", "aws"] + airflow_service.process_names(self.settings)

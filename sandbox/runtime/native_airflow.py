@@ -65,7 +65,7 @@ class AirflowSetup:
             return {}
 
     def component_state(self, process: str, body: dict) -> tuple[str, str]:
-        key = HEALTH_KEY.get(process)
+        key = HEALTH_KEY.get(process) or ("scheduler" if process.startswith("airflow-scheduler") else None)
         if not body:
             return "starting", "web server not answering"
         status = (body.get(key) or {}).get("status", "unknown")

@@ -102,11 +102,19 @@ def health_probe(settings: Settings) -> HttpJsonProbe:
     return HttpJsonProbe(f"{url(settings)}/health", _healthy)
 
 
+def process_names(settings: Settings) -> list[str]:
+    """One process per component; as many schedulers as mwaa.yaml's Schedulers (HA, like MWAA)."""
+    schedulers = ["airflow-scheduler"] + [f"airflow-scheduler-{n}" for n in range(2, settings.spec.schedulers + 1)]
+    return schedulers + [f"airflow-{c}" for c in COMPONENTS if c != "scheduler"]
+
+
 def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, str]) -> list[ProcessSpec]:
     health = health_probe(settings)
     specs = []
-    for component in COMPONENTS:
-        cmd = airflow_command(venv, env, component)
-        specs.append(ProcessSpec(f"airflow-{component}", cmd, health, (f"airflow-{component}",),
-                                 stop_grace=30.0))
+    for name in process_names(settings):
+        component = "scheduler" if name.startswith("airflow-scheduler") else name.removeprefix("airflow-")
+        # Task logs are read from the shared local folder: no log server (it binds 0.0.0.0).
+        args = [component, "--skip-serve-logs"] if component in ("scheduler", "triggerer") else [component]
+        cmd = airflow_command(venv, env, *args)
+        specs.append(ProcessSpec(name, cmd, health, (name,), stop_grace=30.0))
     return specs

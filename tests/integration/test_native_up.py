@@ -1,0 +1,200 @@
+"""`sandbox up` on the native runtime, checked from outside with real clients."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from base64 import b64encode
+from urllib.request import Request, urlopen
+
+import boto3
+import psutil
+import pytest
+
+from conftest import make_sandbox
+
+pytestmark = pytest.mark.integration
+
+SPEC = """\
+Name: it-env
+AirflowVersion: "2.9.2"
+EnvironmentClass: mw1.small
+Schedulers: 2
+MinWorkers: 1
+MaxWorkers: 2
+SourceBucketArn: arn:aws:s3:::it-dags-bucket
+DagS3Path: dags
+"""
+
+# A tiny DAG: its task calls boto3 with no endpoint, in another region, and records what it saw.
+PROBE_DAG = '''
+"""it_probe: writes its environment to S3. Expected outcome: success."""
+import json, os
+import pendulum
+from airflow.decorators import dag, task
+
+@dag(dag_id="it_probe", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def it_probe():
+    @task
+    def record(**context):
+        import boto3
+        seen = {k: os.environ.get(k) for k in ("AWS_EXECUTION_ENV", "AIRFLOW_ENV_NAME", "AIRFLOW_VERSION")}
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.put_object(Bucket="it-dags-bucket", Key="probe/" + context["run_id"] + ".json",
+                      Body=json.dumps(seen).encode())
+    record()
+
+it_probe()
+'''
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    sandbox = make_sandbox(tmp_path_factory.mktemp("native"), spec=SPEC, dags={"it_probe.py": PROBE_DAG})
+    started = time.monotonic()
+    done = sandbox.run("up", "--runtime", "native")
+    sandbox.up_seconds = time.monotonic() - started
+    try:
+        assert done.returncode == 0, f"up failed:\n{done.stdout}\n{done.stderr}"
+        yield sandbox
+    finally:
+        sandbox.run("down", timeout=180)
+
+
+def api(box, method: str, path: str, body: dict | None = None) -> dict:
+    password = box.status()["admin_password"]
+    request = Request(f"http://127.0.0.1:{box.ports['airflow_port']}/api/v1{path}", method=method,
+                      data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Authorization", "Basic " + b64encode(f"admin:{password}".encode()).decode())
+    request.add_header("Content-Type", "application/json")
+    with urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def aws(box, service: str, region: str = "us-east-1"):
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{box.ports['aws_port']}",
+                        region_name=region, aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def test_every_service_is_running_on_its_port(box):
+    status = box.status()
+    states = {s["service"]: s["state"] for s in status["services"]}
+    assert set(states.values()) == {"running"}, states
+    assert states.keys() >= {"postgres", "kafka", "elasticsearch", "aws", "airflow-scheduler",
+                             "airflow-scheduler-2", "airflow-dag-processor", "airflow-triggerer",
+                             "airflow-webserver"}
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port in box.ports.values():
+            assert conn.laddr.ip == "127.0.0.1", conn
+
+
+def test_password_is_generated_and_private(box):
+    password = box.status()["admin_password"]
+    assert password and password != "admin" and len(password) >= 16
+    mode = (box.project / ".sandbox" / "admin-password").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_kafka_produce_and_consume(box):
+    from kafka import KafkaConsumer, KafkaProducer
+
+    bootstrap = f"127.0.0.1:{box.ports['kafka_port']}"
+    topic = f"it-{uuid.uuid4().hex[:8]}"
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    sent = [f"message-{i}".encode() for i in range(20)]
+    for value in sent:
+        producer.send(topic, value)
+    producer.flush(timeout=30)
+    producer.close()
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             group_id=f"g-{topic}", consumer_timeout_ms=10000)
+    received = [m.value for m in consumer]
+    consumer.close()
+    assert received == sent
+
+
+def test_elasticsearch_index_and_search(box):
+    base = f"http://127.0.0.1:{box.ports['elasticsearch_port']}"
+
+    def call(method, path, body=None):
+        req = Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                      headers={"Content-Type": "application/json"})
+        with urlopen(req, timeout=10) as response:
+            return json.loads(response.read())
+
+    call("PUT", "/it-docs/_doc/1?refresh=true", {"endpoint": "/services", "status": 500})
+    call("PUT", "/it-docs/_doc/2?refresh=true", {"endpoint": "/home", "status": 200})
+    hits = call("POST", "/it-docs/_search", {"query": {"term": {"status": 500}}})["hits"]
+    assert hits["total"]["value"] == 1
+    assert hits["hits"][0]["_source"]["endpoint"] == "/services"
+
+
+def test_s3_bucket_is_versioned_and_kms_encrypted(box):
+    s3 = aws(box, "s3")
+    assert s3.get_bucket_versioning(Bucket="it-dags-bucket")["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket="it-dags-bucket")[
+        "ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert rule["SSEAlgorithm"] == "aws:kms"
+    key_arn = rule["KMSMasterKeyID"]
+    assert aws(box, "kms").describe_key(KeyId=key_arn)["KeyMetadata"]["Arn"] == key_arn
+    first = s3.put_object(Bucket="it-dags-bucket", Key="dags/a.py", Body=b"one")
+    second = s3.put_object(Bucket="it-dags-bucket", Key="dags/a.py", Body=b"two")
+    assert first["VersionId"] != second["VersionId"]
+    assert second["ServerSideEncryption"] == "aws:kms"
+    assert s3.get_object(Bucket="it-dags-bucket", Key="dags/a.py")["Body"].read() == b"two"
+    old = s3.get_object(Bucket="it-dags-bucket", Key="dags/a.py", VersionId=first["VersionId"])
+    assert old["Body"].read() == b"one"
+
+
+def test_the_five_log_groups_exist(box):
+    groups = {g["logGroupName"] for g in aws(box, "logs").describe_log_groups()["logGroups"]}
+    assert {f"airflow-it-env-{s}" for s in ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker")} <= groups
+
+
+def test_rest_api_lists_the_dag_and_a_run_succeeds(box):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if "it_probe" in {d["dag_id"] for d in api(box, "GET", "/dags")["dags"]}:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail("it_probe never appeared in /api/v1/dags")
+    api(box, "PATCH", "/dags/it_probe", {"is_paused": False})
+    run_id = api(box, "POST", "/dags/it_probe/dagRuns", {})["dag_run_id"]
+    state = None
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = api(box, "GET", f"/dags/it_probe/dagRuns/{run_id}")["state"]
+        if state in ("success", "failed"):
+            break
+        time.sleep(2)
+    assert state == "success"
+    body = aws(box, "s3").get_object(Bucket="it-dags-bucket", Key=f"probe/{run_id}.json")["Body"].read()
+    seen = json.loads(body)
+    assert seen == {"AWS_EXECUTION_ENV": "Amazon_MWAA_292", "AIRFLOW_ENV_NAME": "it-env",
+                    "AIRFLOW_VERSION": "2.9.2"}
+
+
+def test_second_up_reports_the_running_sandbox(box):
+    done = box.run("up")
+    assert done.returncode == 0, done.stderr
+    assert "already running" in done.stdout
+
+
+def test_down_leaves_nothing_then_up_reuses_the_environment(box):
+    pids = [s["pid"] for s in box.status()["services"] if s["pid"]]
+    family = []
+    for pid in set(pids):
+        proc = psutil.Process(pid)
+        family += [proc, *proc.children(recursive=True)]
+    assert len(family) > len(pids)
+    done = box.run("down", check=True)
+    assert "Stopped" in done.stdout
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+    assert {s["state"] for s in box.status()["services"]} == {"stopped"}
+    again = box.run("up", check=True)
+    assert "airflow-env: cached" in again.stderr
+    assert "migrated" not in again.stderr  # the database is kept across down/up
+    assert {s["state"] for s in box.status()["services"]} == {"running"}
