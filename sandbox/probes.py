@@ -43,13 +43,25 @@ class TcpProbe:
             return Outcome(False, str(exc))
 
 
+# Local services are never reached through a proxy the user may have configured.
+_LOCAL_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def bypass_proxy_for_loopback(environ: dict) -> None:
+    """Add the loopback names to NO_PROXY (both spellings), for us and every process we start."""
+    for key in ("NO_PROXY", "no_proxy"):
+        present = [p for p in environ.get(key, "").split(",") if p]
+        environ[key] = ",".join(present + [n for n in LOOPBACK_NAMES if n not in present])
+
+
 def http_get(url: str, *, auth: tuple[str, str] | None = None, timeout: float = 3.0) -> tuple[int, str]:
     request = urllib.request.Request(url)
     if auth:
         token = b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _LOCAL_OPENER.open(request, timeout=timeout) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode("utf-8", "replace")

@@ -146,27 +146,39 @@ def stop(record: ProcessRecord, *, grace: float = 15.0, sig: int = signal.SIGTER
     """Signal the process group, wait up to `grace` s, then SIGKILL it. True if it had to be killed."""
     if not is_alive(record):
         return False
-    _signal_group(record.pid, sig)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        reap(record.pid)
-        if not is_alive(record):
-            _signal_group(record.pid, signal.SIGKILL)  # stragglers left in the group
-            return False
-        time.sleep(0.1)
-    _signal_group(record.pid, signal.SIGKILL)
-    reap(record.pid)
+    _signal(record.pid, sig, group_only=False)  # verified ours just above
+    if _wait_gone(record, grace):
+        _signal(record.pid, signal.SIGKILL, group_only=True)  # stragglers left in its group
+        return False
+    _signal(record.pid, signal.SIGKILL, group_only=True)
+    _wait_gone(record, 5.0)
     return True
 
 
-def _signal_group(pid: int, sig: int) -> None:
+def _wait_gone(record: ProcessRecord, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        reap(record.pid)
+        if not is_alive(record):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _signal(pid: int, sig: int, *, group_only: bool) -> None:
+    """Signal the process group led by pid. A bare pid is signalled only while we know it is
+    ours: once the leader is gone the number may belong to someone else."""
     try:
         os.killpg(pid, sig)
+        return
     except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if group_only:
+            return
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def tail(path: Path, lines: int = 20) -> str:

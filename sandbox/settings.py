@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -79,7 +80,7 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None,
         values[name] = _convert(name, raw, f"mwaa.yaml: Sandbox.{name}", project_dir)
         sources[name] = "mwaa.yaml"
     for name in _CONVERTERS:
-        if env_var(name) in environ:
+        if environ.get(env_var(name), "").strip():  # an empty variable counts as unset
             values[name] = _convert(name, environ[env_var(name)], env_var(name), project_dir)
             sources[name] = f"env {env_var(name)}"
     for name, raw in (overrides or {}).items():
@@ -104,7 +105,12 @@ def _convert(name: str, raw: Any, where: str, project_dir: Path) -> Any:
         if kind is Path:
             path = Path(os.path.expanduser(str(raw)))
             return path if path.is_absolute() else (project_dir / path).resolve()
-        return kind(raw)
+        if kind is int and (isinstance(raw, (bool, float)) or not str(raw).strip().lstrip("-").isdigit()):
+            raise ValueError(raw)
+        value = kind(raw)
+        if kind is float and not math.isfinite(value):
+            raise ValueError(raw)
+        return value
     except (TypeError, ValueError):
         expected = {int: "a whole number", float: "a number", "bool": "true or false"}.get(kind, "text")
         raise ConfigError(f"{where}: {raw!r} is not {expected}") from None

@@ -6,6 +6,7 @@ the cache, where they are downloaded once from the official URLs.
 
 from __future__ import annotations
 
+import http.client
 import re
 import urllib.request
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ def _download(name: str, target_dir: Path) -> None:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             text = response.read().decode("utf-8")
-    except OSError as exc:
+    except (OSError, http.client.HTTPException, UnicodeDecodeError) as exc:
         raise DataNotFoundError(
             f"MWAA {AIRFLOW_VERSION} data not found: could not download {name} from {url} ({exc})",
             hint=f"download it by hand into {target_dir}, or set SANDBOX_MWAA_DATA_DIR to a "

@@ -83,13 +83,15 @@ def load_spec(project_dir: Path) -> EnvironmentSpec:
 
 def parse_spec(raw: dict[str, Any], source: str = SPEC_FILE) -> EnvironmentSpec:
     v = _Validator(raw)
+    env_class = v.choice("EnvironmentClass", "mw1.small", tuple(ENVIRONMENT_CLASSES))
+    default_schedulers = min(2, ENVIRONMENT_CLASSES[env_class].max_schedulers)
     spec = EnvironmentSpec(
         name=v.string("Name", "mwaa-sandbox", pattern=_NAME_RE,
                       allowed="a letter followed by up to 79 letters, digits, - or _"),
         airflow_version=v.choice("AirflowVersion", "2.9.2", SUPPORTED_AIRFLOW_VERSIONS,
                                  noun="a supported Airflow version"),
-        environment_class=v.choice("EnvironmentClass", "mw1.small", tuple(ENVIRONMENT_CLASSES)),
-        schedulers=v.integer("Schedulers", 2, 1, 5),
+        environment_class=env_class,
+        schedulers=v.integer("Schedulers", default_schedulers, 1, 5),
         min_workers=v.integer("MinWorkers", 1, 1, 25),
         max_workers=v.integer("MaxWorkers", 10, 1, 25),
         min_webservers=v.integer("MinWebservers", 2, 1, 5),

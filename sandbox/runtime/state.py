@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from sandbox.proc import ProcessRecord, is_alive
@@ -53,9 +53,17 @@ class StateDir:
     def load_registry(self) -> dict[str, ProcessRecord]:
         try:
             raw = json.loads(self.registry_file.read_text())
-        except (OSError, ValueError):
+            entries = raw.get("processes", {}).items()
+        except (OSError, ValueError, AttributeError):
             return {}
-        return {name: ProcessRecord(**rec) for name, rec in raw.get("processes", {}).items()}
+        known = {f.name for f in fields(ProcessRecord)}
+        records = {}
+        for name, rec in entries:
+            try:  # a registry from another version may carry other fields
+                records[name] = ProcessRecord(**{k: v for k, v in rec.items() if k in known})
+            except (TypeError, AttributeError):
+                continue
+        return records
 
     def save_registry(self, records: dict[str, ProcessRecord]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -199,3 +200,15 @@ def test_http_get_returns_error_status_and_body(http_server):
 def test_wait_for_with_real_http_probe(http_server):
     probe = HttpJsonProbe(f"{http_server}/health", _scheduler_healthy)
     assert wait_for(probe, timeout=5, interval=0.01) >= 0.0
+
+
+def test_http_probe_ignores_proxy_for_local_services(http_server, monkeypatch):
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))  # a proxy address that refuses connections
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{dead.getsockname()[1]}")
+        # urlopen caches its opener (and the proxies it read) on first use: start afresh, as a new
+        # `sandbox` process would.
+        monkeypatch.setattr(urllib.request, "_opener", None)
+        assert HttpJsonProbe(f"{http_server}/health", _scheduler_healthy).check().ready
