@@ -12,8 +12,8 @@ from rich.table import Table
 from sandbox.runtime.base import ServiceStatus
 from sandbox.services.base import Endpoint
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # no hard wraps in logs and pipes
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class ConsoleProgress:

@@ -130,6 +130,9 @@ class NativeRuntime(Runtime):
             env = self.airflow.process_env(self._env.path)
             self.airflow.initialise(self._env.path, env)
             specs = airflow_service.processes(self.settings, self.state, self._env.path, env)
+            if "airflow-webserver" not in self.running():
+                # gunicorn refuses to start over a pid file left by a crash
+                (self.state.airflow_home / "airflow-webserver.pid").unlink(missing_ok=True)
             self._start_group(specs, started)
         except BaseException:
             self.progress.note("stopping what this run started")

@@ -92,6 +92,20 @@ def airflow_command(venv: Path, env: dict[str, str], *args: str, timeout: float 
     return Command.of(venv / "bin" / "airflow", *args, env=env, timeout=timeout)
 
 
+# `airflow dag-processor` dies at start on an empty dags folder unless multiprocessing.connection
+# is imported first (apache/airflow#36885); run the same entry point with that import done.
+_DAG_PROCESSOR_SHIM = ("import multiprocessing.connection, sys; from airflow.__main__ import main; "
+                       "sys.argv[0] = 'airflow'; sys.exit(main())")
+
+
+def component_command(venv: Path, env: dict[str, str], component: str) -> Command:
+    if component == "dag-processor":
+        return Command.of(venv / "bin" / "python", "-c", _DAG_PROCESSOR_SHIM, component, env=env)
+    # Task logs are read from the shared local folder: no log server (it binds 0.0.0.0).
+    extra = ("--skip-serve-logs",) if component in ("scheduler", "triggerer") else ()
+    return airflow_command(venv, env, component, *extra)
+
+
 def _healthy(body: dict) -> tuple[bool, str]:
     states = {key: (body.get(key) or {}).get("status", "missing") for key in HEALTH_KEYS}
     waiting = [f"{k} {v}" for k, v in states.items() if v != "healthy"]
@@ -113,8 +127,6 @@ def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, st
     specs = []
     for name in process_names(settings):
         component = "scheduler" if name.startswith("airflow-scheduler") else name.removeprefix("airflow-")
-        # Task logs are read from the shared local folder: no log server (it binds 0.0.0.0).
-        args = [component, "--skip-serve-logs"] if component in ("scheduler", "triggerer") else [component]
-        cmd = airflow_command(venv, env, *args)
+        cmd = component_command(venv, env, component)
         specs.append(ProcessSpec(name, cmd, health, (name,), stop_grace=30.0))
     return specs

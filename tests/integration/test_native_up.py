@@ -51,7 +51,8 @@ it_probe()
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    sandbox = make_sandbox(tmp_path_factory.mktemp("native"), spec=SPEC, dags={"it_probe.py": PROBE_DAG})
+    # Starts with an empty dags folder (the DAG processor must survive that); the DAG comes later.
+    sandbox = make_sandbox(tmp_path_factory.mktemp("native"), spec=SPEC)
     started = time.monotonic()
     done = sandbox.run("up", "--runtime", "native")
     sandbox.up_seconds = time.monotonic() - started
@@ -153,6 +154,7 @@ def test_the_five_log_groups_exist(box):
 
 
 def test_rest_api_lists_the_dag_and_a_run_succeeds(box):
+    (box.project / ".sandbox" / "airflow" / "dags" / "it_probe.py").write_text(PROBE_DAG)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if "it_probe" in {d["dag_id"] for d in api(box, "GET", "/dags")["dags"]}:
