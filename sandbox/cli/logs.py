@@ -15,9 +15,14 @@ def logs(
     service: str = typer.Argument(..., help="postgres, kafka, elasticsearch, aws, airflow-scheduler, ..."),
     follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
     lines: int = typer.Option(100, "--lines", "-n", help="how many lines from the end"),
+    json_out: bool = typer.Option(False, "--json", help="print the lines as JSON"),
 ) -> None:
     rt, _ = ctx.obj.runtime()
     path = rt.log_path(service)
+    if json_out:
+        text = tail(path, lines) if path.exists() else ""
+        ui.print_json({"service": service, "path": str(path), "lines": text.splitlines()})
+        return
     if not path.exists():
         ui.console.print(f"No log yet for {service} ({path}).")
         raise typer.Exit(0 if not follow else 1)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sandbox.delivery.dagsync import mirror
-from sandbox.errors import NotRunningError, ServiceFailedError
+from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
 from sandbox.mwaa.data import locate
 from sandbox.probes import wait_for
 from sandbox.proc import ProcessRecord, is_alive, runner, stop, tail
@@ -166,7 +166,13 @@ class NativeRuntime(Runtime):
         label = group[0] if len(group) == 1 else spec.name.split("-")[0]
         self.progress.step(label, f"waiting for {spec.probe.description}")
         alive = lambda: all(is_alive(records[n]) for n in group)
-        seconds = wait_for(spec.probe, timeout=self.settings.start_timeout, still_running=alive)
+        try:
+            seconds = wait_for(spec.probe, timeout=self.settings.start_timeout, still_running=alive)
+        except ReadinessTimeout as exc:
+            raise ReadinessTimeout(f"{label} did not become ready: {exc.message}",
+                                   hint=f"see `sandbox logs {group[0]}`; a slow machine may need a "
+                                        "larger SANDBOX_START_TIMEOUT",
+                                   details=tail(self.state.log_file(group[0]), 25)) from exc
         if seconds < 0:
             dead = next(n for n in group if not is_alive(records[n]))
             raise ServiceFailedError(

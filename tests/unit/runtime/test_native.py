@@ -1,0 +1,57 @@
+"""NativeRuntime's start-up waits: what a user sees when a service dies or never gets ready."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sandbox.errors import ReadinessTimeout, ServiceFailedError
+from sandbox.probes import CallableProbe
+from sandbox.proc import Command, runner, stop
+from sandbox.runtime.native import NativeRuntime
+from sandbox.services.base import ProcessSpec
+from sandbox.settings import load_settings
+
+
+def never_ready():
+    raise RuntimeError("still booting")
+
+
+@pytest.fixture
+def runtime(project):
+    settings = replace(load_settings(project), start_timeout=0.3)
+    rt = NativeRuntime(settings)
+    rt.state.ensure()
+    return rt
+
+
+def spawn(rt, name, argv):
+    log = rt.state.log_file(name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"{name} says: last words before trouble\n")
+    return runner.spawn(Command.of(*argv), log)
+
+
+def test_timeout_names_the_service_and_shows_its_log(runtime):
+    record = spawn(runtime, "noida", ["sleep", "30"])
+    try:
+        spec = ProcessSpec("noida", Command.of("sleep"), CallableProbe("Kafka metadata", never_ready), ("kafka",))
+        with pytest.raises(ReadinessTimeout) as caught:
+            runtime._wait(spec, ["noida"], {"noida": record})
+        assert "noida did not become ready" in caught.value.message
+        assert "still booting" in caught.value.message
+        assert "sandbox logs noida" in caught.value.hint
+        assert "last words before trouble" in caught.value.details
+    finally:
+        stop(record, grace=2)
+
+
+def test_a_process_that_exits_is_reported_with_its_log(runtime):
+    record = spawn(runtime, "aws", ["true"])
+    spec = ProcessSpec("aws", Command.of("true"), CallableProbe("S3", never_ready), ("aws",))
+    with pytest.raises(ServiceFailedError) as caught:
+        runtime._wait(spec, ["aws"], {"aws": record})
+    assert caught.value.message == "aws exited while starting"
+    assert "sandbox logs aws" in caught.value.hint
+    assert "last words before trouble" in caught.value.details
