@@ -1,0 +1,51 @@
+"""What an e2e run found: plain data, rendered by the CLI and the report writers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # e.g. "no_loss", "no_duplicates", "dead_letter", "query_errors_on_endpoint"
+    passed: bool
+    expected: str = ""
+    actual: str = ""
+    detail: str = ""  # one line, e.g. "lost 15000 of 15000"
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    minute: str  # ISO-8601 UTC start of the minute, e.g. "2026-11-22T12:01:00Z"
+    expected: int  # status-500 records in that minute according to the Kafka truth
+    actual: int  # what Elasticsearch's date_histogram answered
+
+
+@dataclass
+class E2EResult:
+    producer: str
+    consumer: str
+    topic: str
+    index: str
+    started_at: str  # ISO-8601 UTC
+    produced: int = 0  # records this run added to the topic (valid ones for the reference pipeline)
+    indexed: int = 0  # of those, how many reached the index
+    lost: int = 0
+    duplicates: int = 0
+    dead_letter: int = 0  # dead-letter documents added in this run
+    malformed: int = 0  # malformed records this run added to the topic
+    seconds: float = 0.0
+    checks: list[Check] = field(default_factory=list)
+    per_minute: list[MinuteCount] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def to_json(self) -> dict:
+        payload = asdict(self)
+        payload["checks"] = {c.name: c.passed for c in self.checks}
+        payload["check_details"] = [asdict(c) for c in self.checks]
+        payload["passed"] = self.passed
+        return payload
