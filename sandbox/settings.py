@@ -57,6 +57,10 @@ _CONVERTERS = {
 }
 
 
+# Sub-sections of `Sandbox:` that belong to one command (read there), not to Settings.
+_SECTIONS = ("e2e",)
+
+
 def env_var(name: str) -> str:
     return f"SANDBOX_{name.upper()}"
 
@@ -74,6 +78,8 @@ def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None,
     sources: dict[str, str] = {}
     for key, raw in spec.sandbox.items():
         name = str(key)
+        if name in _SECTIONS:
+            continue
         if name not in _CONVERTERS:
             raise ConfigError(f"mwaa.yaml: Sandbox.{name}: is not a known setting "
                               f"(known: {', '.join(sorted(_CONVERTERS))})")

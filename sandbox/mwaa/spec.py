@@ -11,6 +11,7 @@ import yaml
 
 from sandbox.errors import SpecError
 from sandbox.mwaa.classes import ENVIRONMENT_CLASSES, SUPPORTED_AIRFLOW_VERSIONS
+from sandbox.mwaa.secrets import SecretSpec, parse_secrets
 
 SPEC_FILE = "mwaa.yaml"
 LOG_TYPES = ("DagProcessingLogs", "SchedulerLogs", "TaskLogs", "WebserverLogs", "WorkerLogs")
@@ -51,7 +52,7 @@ class EnvironmentSpec:
     )
     kms_key: str | None = None
     sandbox: dict[str, Any] = field(default_factory=dict)  # local settings (see settings.py)
-    secrets: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[SecretSpec, ...] = ()
     source: str = "defaults"  # the file it came from, for messages
 
     @property
@@ -107,7 +108,7 @@ def parse_spec(raw: dict[str, Any], source: str = SPEC_FILE) -> EnvironmentSpec:
         logging=v.logging(),
         kms_key=v.string("KmsKey", None),
         sandbox=v.mapping("Sandbox"),
-        secrets=v.mapping("Secrets"),
+        secrets=tuple(parse_secrets(v.mapping("Secrets"))),
         source=source,
     )
     v.mapping("Tags")

@@ -22,6 +22,7 @@ from sandbox.runtime.state import StateDir
 from sandbox.services import aws, elasticsearch, kafka, noida, postgres
 from sandbox.services import airflow as airflow_service
 from sandbox.services.base import Endpoint, ProcessSpec
+from sandbox.services.variables import template_variables
 
 # Which setting holds each process's port(s), for preflight and error messages.
 PORTS = {
@@ -124,8 +125,11 @@ class NativeRuntime(Runtime):
         try:
             self._start_group(self.infra_specs(), started)
             self.progress.step("aws", "creating the bucket, KMS key and log groups")
-            made = aws.bootstrap(self.settings)
-            self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), {len(made.log_groups)} log groups")
+            made = aws.bootstrap(self.settings, template_variables(self.settings))
+            secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
+            self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
+                                      f"{len(made.log_groups)} log groups{secrets}")
+            kafka.ensure_topics(self.settings)
             assert self._env is not None
             env = self.airflow.process_env(self._env.path)
             self.airflow.initialise(self._env.path, env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sandbox.mwaa.airflow_config import derive, mwaa_variables
 from sandbox.probes import HttpJsonProbe
 from sandbox.proc import Command
 from sandbox.runtime.state import StateDir
-from sandbox.services import aws, postgres
+from sandbox.services import aws, kafka, postgres
 from sandbox.services.base import Endpoint, ProcessSpec
 from sandbox.settings import Settings
 
@@ -82,10 +83,21 @@ def environment(settings: Settings, state: StateDir, venv: Path,
     env["AIRFLOW_HOME"] = str(state.airflow_home)
     env.update(mwaa_variables(settings.spec))
     env.update(aws.client_env(settings))
+    env.update(connections(settings))
     for key, value in config_options(settings, state).items():
         section, option = key.split(".", 1)
         env[f"AIRFLOW__{section.upper()}__{option.upper()}"] = value
     return env
+
+
+def connections(settings: Settings) -> dict[str, str]:
+    """kafka_default and elasticsearch_default as AIRFLOW_CONN_* variables: always the current
+    ports, no database write. DAGs read endpoints from these, never from hosts in code."""
+    kafka_conn = {"conn_type": "kafka", "extra": {"bootstrap.servers": kafka.bootstrap_servers(settings)}}
+    es_conn = {"conn_type": "elasticsearch", "host": settings.host, "port": settings.elasticsearch_port,
+               "schema": "http"}
+    return {"AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(kafka_conn),
+            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(es_conn)}
 
 
 def airflow_command(venv: Path, env: dict[str, str], *args: str, timeout: float | None = None) -> Command:

@@ -61,10 +61,27 @@ class Bootstrapped:
     bucket: str
     kms_key_arn: str
     log_groups: tuple[str, ...]
+    secrets: tuple[str, ...] = ()
 
 
-def bootstrap(settings: Settings) -> Bootstrapped:
-    """Create the KMS key, the versioned SSE-KMS bucket and the five MWAA log groups."""
+def create_secrets(settings: Settings, variables: dict[str, str]) -> tuple[str, ...]:
+    """Create or update each secret mwaa.yaml declares, in its region."""
+    made = []
+    for secret in settings.spec.secrets:
+        region = secret.region or settings.aws_region
+        sm = client(settings, "secretsmanager", region)
+        value = secret.render(variables)
+        try:
+            sm.create_secret(Name=secret.name, SecretString=value, Description=secret.description)
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=secret.name, SecretString=value)
+        made.append(f"{secret.name} ({region})")
+    return tuple(made)
+
+
+def bootstrap(settings: Settings, variables: dict[str, str] | None = None) -> Bootstrapped:
+    """Create the KMS key, the versioned SSE-KMS bucket, the five MWAA log groups and the
+    secrets mwaa.yaml declares (their placeholders filled from `variables`)."""
     spec = settings.spec
     key_arn = _ensure_kms_key(settings)
     s3 = client(settings, "s3")
@@ -86,7 +103,8 @@ def bootstrap(settings: Settings) -> Bootstrapped:
     for group in groups:
         if group not in present:
             logs.create_log_group(logGroupName=group)
-    return Bootstrapped(bucket, key_arn, groups)
+    secrets = create_secrets(settings, variables or {}) if settings.spec.secrets else ()
+    return Bootstrapped(bucket, key_arn, groups, secrets)
 
 
 def _ensure_kms_key(settings: Settings) -> str:

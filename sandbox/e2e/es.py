@@ -1,0 +1,68 @@
+"""A minimal Elasticsearch JSON client over urllib (the harness needs a handful of calls)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.errors import SandboxError
+
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class ElasticsearchError(SandboxError):
+    """Elasticsearch answered with an error."""
+
+
+@dataclass(frozen=True)
+class Es:
+    url: str
+    timeout: float = 30.0
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with _LOCAL.open(req, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode(errors="replace")
+            raise ElasticsearchError(f"Elasticsearch {method} {path} answered {exc.code}: {text[:300]}") from exc
+        except OSError as exc:
+            raise ElasticsearchError(f"Elasticsearch at {self.url} is not answering ({exc})",
+                                     hint="check `sandbox status`") from exc
+
+    def exists(self, index: str) -> bool:
+        try:
+            self.request("HEAD", f"/{index}")
+            return True
+        except ElasticsearchError as exc:
+            if " 404:" in exc.message:
+                return False
+            raise
+
+    def count(self, index: str, query: dict | None = None) -> int:
+        if not self.exists(index):
+            return 0
+        body = {"query": query} if query else None
+        return int(self.request("POST", f"/{index}/_count", body)["count"])
+
+    def search(self, index: str, body: dict) -> dict:
+        return self.request("POST", f"/{index}/_search", body)
+
+    def refresh(self, index: str) -> None:
+        if self.exists(index):
+            self.request("POST", f"/{index}/_refresh")
+
+    def field_names(self, index: str) -> set[str]:
+        if not self.exists(index):
+            return set()
+        mapping = self.request("GET", f"/{index}/_mapping")
+        names: set[str] = set()
+        for body in mapping.values():
+            names |= set(body.get("mappings", {}).get("properties", {}))
+        return names
