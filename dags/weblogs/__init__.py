@@ -1,0 +1,1 @@
+"""Helpers for the reference pipeline DAGs (log_producer, log_consumer); not DAGs themselves."""
