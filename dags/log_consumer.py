@@ -35,11 +35,11 @@ from weblogs.options import ConsumerOptions
 log = logging.getLogger("airflow.task")
 
 BATCH_SIZE = 2000
+ASSIGNMENT_TIMEOUT_SECONDS = 60
+KAFKA_TIMEOUT_SECONDS = 30
 # Runs whose simulated crash already happened in this process: `airflow dags test` retries a task
 # in-process without ever advancing try_number (Airflow 2.9.2), so try_number alone would crash forever.
 _CRASHED_RUNS: set[str] = set()
-ASSIGNMENT_TIMEOUT_SECONDS = 60
-KAFKA_TIMEOUT_SECONDS = 30
 
 
 class SimulatedCrash(AirflowException):
@@ -165,12 +165,15 @@ class Run:
         from elasticsearch import helpers
 
         actions, next_offsets = to_actions(messages, self.opts, self.progress)
-        # raise_on_error: one failed item fails the task before anything is committed.
-        helpers.bulk(self.es, actions, chunk_size=BATCH_SIZE, raise_on_error=True, raise_on_exception=True)
+        try:  # raise_on_error: one failed item fails the task before anything is committed
+            helpers.bulk(self.es, actions, chunk_size=BATCH_SIZE, raise_on_error=True, raise_on_exception=True)
+        except helpers.BulkIndexError as failure:
+            raise AirflowException(f"bulk request {self.progress.batches + 1}: {len(failure.errors)} of {len(actions)} "
+                                   f"documents failed, offsets not committed; first: {failure.errors[:1]}") from None
         self.progress.batches += 1
         if self.crash_after_first_bulk:
             raise SimulatedCrash(f"simulated crash (fail_after_index_once): {len(actions)} documents indexed, "
-                                   "offsets NOT committed; the retry must re-index them under the same ids")
+                                 "offsets NOT committed; the retry must re-index them under the same ids")
         committed = self.consumer.commit(
             offsets=[TopicPartition(self.opts.topic, p, o) for p, o in next_offsets.items()], asynchronous=False)
         failed = [tp for tp in committed or [] if tp.error is not None]
@@ -233,6 +236,7 @@ def consume(opts: ConsumerOptions, try_number: int, crash_once: bool) -> dict:
     finally:
         consumer.close()  # leaves the group now, so a retry's join is not held up by a ghost member
     es.indices.refresh(index=[opts.index, opts.deadletter_index], ignore_unavailable=True, allow_no_indices=True)
+    es.close()
     progress, seconds = run.progress, round(time.monotonic() - started, 3)
     log.info("consumed %d, indexed %d, dead-lettered %d in %d batches, %.2f s (%.0f msg/s)", progress.consumed,
              progress.indexed, progress.dead_lettered, progress.batches, seconds, progress.consumed / max(seconds, 1e-6))

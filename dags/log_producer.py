@@ -109,6 +109,12 @@ def produce(config: dict, opts: ProducerOptions) -> dict:
             "partitions": records.PARTITIONS, "seconds": seconds}
 
 
+def options_for(context) -> ProducerOptions:
+    """The same options in every task of a run: defaults derive from the run itself."""
+    dag_run = context["dag_run"]
+    return ProducerOptions.from_conf(dag_run.conf, dag_run.run_id, context["logical_date"])
+
+
 @dag(
     dag_id="log_producer",
     description="Synthetic web access logs -> Kafka topic AWS-MWAA-Production",
@@ -120,32 +126,27 @@ def produce(config: dict, opts: ProducerOptions) -> dict:
     doc_md=__doc__,
 )
 def log_producer():
+    # Only produce_logs returns a dict: the e2e harness takes the first dict any task returned.
     @task
-    def resolve_options(**context) -> dict:
-        dag_run = context["dag_run"]
-        opts = ProducerOptions.from_conf(dag_run.conf, dag_run.run_id, context["logical_date"])
+    def create_topic(**context) -> str:
+        from weblogs.connections import kafka_config
+
+        opts = options_for(context)  # validates the conf first, so a typo fails fast
+        ensure_topic(kafka_config(), opts.topic)
+        return opts.topic
+
+    @task
+    def produce_logs(**context) -> dict:
+        from weblogs.connections import kafka_config
+
+        opts = options_for(context)
+        conf = context["dag_run"].conf or {}
         log.info("seed %d (%s), start %s, %d minutes, %d records + %d malformed -> %s", opts.seed,
-                 "from conf" if "seed" in (dag_run.conf or {}) else f"derived from run_id {dag_run.run_id}",
+                 "from conf" if "seed" in conf else f"derived from run_id {context['dag_run'].run_id}",
                  records.format_timestamp(opts.start), opts.minutes, opts.count, opts.malformed, opts.topic)
-        return {"count": opts.count, "seed": opts.seed, "start": records.format_timestamp(opts.start),
-                "minutes": opts.minutes, "malformed": opts.malformed, "topic": opts.topic}
-
-    @task
-    def create_topic(resolved: dict) -> str:
-        from weblogs.connections import kafka_config
-
-        ensure_topic(kafka_config(), resolved["topic"])
-        return resolved["topic"]
-
-    @task
-    def produce_logs(resolved: dict, _topic: str) -> dict:
-        from weblogs.connections import kafka_config
-
-        opts = ProducerOptions(**{**resolved, "start": records.parse_start(resolved["start"])})
         return produce(kafka_config(), opts)
 
-    resolved = resolve_options()
-    produce_logs(resolved, create_topic(resolved))
+    create_topic() >> produce_logs()
 
 
 log_producer()

@@ -35,6 +35,9 @@ class E2EResult:
     dead_letter: int = 0  # dead-letter documents added in this run
     malformed: int = 0  # malformed records this run added to the topic
     seconds: float = 0.0
+    producer_seconds: float = 0.0  # the producer run's task time (Airflow's task durations)
+    consumer_seconds: float = 0.0
+    outputs: dict = field(default_factory=dict)  # what the producer and consumer tasks returned
     checks: list[Check] = field(default_factory=list)
     per_minute: list[MinuteCount] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

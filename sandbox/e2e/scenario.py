@@ -37,6 +37,10 @@ class E2EOptions:
     consumer_conf: dict = field(default_factory=dict)
 
     @property
+    def deadletter_index(self) -> str:
+        return f"{self.index}-deadletter"  # the reference consumer's naming
+
+    @property
     def reference_pipeline(self) -> bool:
         return (self.producer, self.consumer) == (reference.PRODUCER, reference.CONSUMER)
 
@@ -61,19 +65,25 @@ class Scenario:
         self.deliver_and_wait_parsed()
         before = truth.end_offsets(self.bootstrap, o.topic)
         index_before = self.es.count(o.index)
-        dl_before = self.es.count(reference.DEADLETTER_INDEX)
+        dl_before = self.es.count(o.deadletter_index)
         seed = o.seed if o.seed is not None else int(time.time()) % 1_000_000
         start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         conf = {"count": o.count, "seed": seed, "malformed": o.malformed,
                 "start": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        producer_out = self.run_dag(o.producer, conf)
+        consumer_conf = dict(o.consumer_conf)
+        if o.reference_pipeline and o.topic != reference.TOPIC:
+            conf["topic"] = consumer_conf["topic"] = o.topic
+        if o.reference_pipeline and o.index != reference.INDEX:
+            consumer_conf["index"] = o.index
+        producer_out, result.producer_seconds = self.run_dag(o.producer, conf)
         after = truth.end_offsets(self.bootstrap, o.topic)
         run_records = truth.read_range(self.bootstrap, o.topic, before, after)
         self.progress.done("kafka", f"{len(run_records)} records added to {o.topic} "
                                     f"({_offsets(before)} -> {_offsets(after)})")
-        self.run_dag(o.consumer, dict(o.consumer_conf))
+        consumer_out, result.consumer_seconds = self.run_dag(o.consumer, consumer_conf)
+        result.outputs = {"producer": producer_out or {}, "consumer": consumer_out or {}}
         self.es.refresh(o.index)
-        self.es.refresh(reference.DEADLETTER_INDEX)
+        self.es.refresh(o.deadletter_index)
         if o.reference_pipeline:
             self._reference_checks(result, run_records, after, producer_out, dl_before)
         else:
@@ -128,7 +138,8 @@ class Scenario:
                 raise E2EError(f"DAG import error in {rel}: {trace.splitlines()[-1] if trace else 'unknown'}",
                                hint="fix the DAG file; the full traceback is below", details=trace)
 
-    def run_dag(self, dag_id: str, conf: dict) -> dict | None:
+    def run_dag(self, dag_id: str, conf: dict) -> tuple[dict | None, float]:
+        """Trigger and wait; returns the first dict a task returned and the summed task time."""
         self.progress.step(dag_id, f"triggered, waiting up to {self.options.run_timeout:.0f} s")
         started = time.monotonic()
         run_id = self.api.trigger(dag_id, conf)
@@ -139,7 +150,8 @@ class Scenario:
         self.progress.done(dag_id, f"succeeded in {time.monotonic() - started:.1f} s")
         tasks = self.api.task_instances(dag_id, run_id)
         outputs = [self.api.xcom(dag_id, run_id, t["task_id"]) for t in tasks]
-        return next((o for o in outputs if isinstance(o, dict)), None)
+        task_seconds = sum(float(t.get("duration") or 0) for t in tasks)
+        return next((o for o in outputs if isinstance(o, dict)), None), task_seconds
 
     def _failed_task_logs(self, dag_id: str, run_id: str) -> str:
         parts = []
@@ -160,7 +172,7 @@ class Scenario:
         result.indexed = len(present)
         result.duplicates = sum(c - 1 for c in present.values())
         result.lost = result.produced - result.indexed
-        result.dead_letter = self.es.count(reference.DEADLETTER_INDEX) - dl_before
+        result.dead_letter = self.es.count(self.options.deadletter_index) - dl_before
         acknowledged = (producer_out or {}).get("acknowledged")
         result.checks += [checks.produced_check(acknowledged, result.produced),
                           checks.loss_check(result.produced, result.indexed),

@@ -94,6 +94,10 @@ class NativeRuntime(Runtime):
         self.progress.step("airflow-env", "checking the Airflow 2.9.2 environment")
         started = time.monotonic()
         self._env = builder.ensure()
+        link = self.state.root / "airflow-env"  # a stable path to the environment in use
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(self._env.path)
         took = time.monotonic() - started
         self.progress.done("airflow-env", "cached" if cached else f"built in {took:.0f} s")
         for message in self._env.plan.messages:
