@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sandbox.cli import config, down, e2e, logs, query, status, up
+from sandbox.cli import config, down, e2e, logs, parse, query, startup_script, status, up
 
 
 def register(app: typer.Typer) -> None:
@@ -14,6 +14,8 @@ def register(app: typer.Typer) -> None:
     app.command("reset", help="Stop every service and wipe the project's .sandbox/ state.")(down.reset)
     app.command("logs", help="Show a service's log.")(logs.logs)
     app.command("e2e", help="Prove produce -> Kafka -> consume -> Elasticsearch loses and duplicates nothing.")(e2e.e2e)
+    app.command("parse", help="Parse the DAGs as MWAA 2.9.2 does and list import errors (exit 1 if any).")(parse.parse)
+    startup_script.register(app)
     query.register(app)
     config_app = typer.Typer(help="Inspect the resolved settings.", no_args_is_help=True)
     config_app.command("show", help="Print every setting and where its value came from.")(config.show)

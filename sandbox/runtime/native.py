@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from sandbox import startup as startup_script
 from sandbox.delivery.dagsync import mirror
 from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
 from sandbox.mwaa.data import locate
@@ -42,6 +43,7 @@ class NativeRuntime(Runtime):
         self.state = StateDir(settings.state_dir)
         self.airflow = AirflowSetup(settings, self.state, self.progress)
         self._env: AirflowEnvironment | None = None
+        self._startup: startup_script.StartupResult | None = None
 
     # -- what runs ------------------------------------------------------------------------------
     def infra_specs(self) -> list[ProcessSpec]:
@@ -90,6 +92,8 @@ class NativeRuntime(Runtime):
             data=data, requirements=self.airflow.requirements_text(), python=self.settings.python,
             cache_dir=self.settings.cache_dir, offline=self.settings.offline,
             progress=lambda msg: self.progress.step("airflow-env", msg))
+        # MWAA runs startup.sh before it installs requirements.txt
+        self._startup = startup_script.run_for_up(self.settings, self.state, builder.env_dir(), self.progress)
         cached = builder.is_built()
         self.progress.step("airflow-env", "checking the Airflow 2.9.2 environment")
         started = time.monotonic()
@@ -133,9 +137,11 @@ class NativeRuntime(Runtime):
             secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
             self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
                                       f"{len(made.log_groups)} log groups{secrets}")
+            if self._startup is not None:
+                startup_script.publish(self.settings, self._startup)
             kafka.ensure_topics(self.settings)
             assert self._env is not None
-            env = self.airflow.process_env(self._env.path)
+            env = self.airflow.process_env(self._env.path, self._startup.exported if self._startup else None)
             self.airflow.initialise(self._env.path, env)
             specs = airflow_service.processes(self.settings, self.state, self._env.path, env)
             if "airflow-webserver" not in self.running():

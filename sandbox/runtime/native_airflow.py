@@ -34,8 +34,8 @@ class AirflowSetup:
         path = self.settings.project_dir / rel if rel else None
         return path.read_text() if path and path.is_file() else ""
 
-    def process_env(self, venv: Path) -> dict[str, str]:
-        return airflow_service.environment(self.settings, self.state, venv)
+    def process_env(self, venv: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return airflow_service.environment(self.settings, self.state, venv, extra=extra)
 
     def initialise(self, venv: Path, env: dict[str, str]) -> None:
         """Create the database, migrate it and add the admin user, once per state dir."""

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from sandbox.mwaa.airflow_config import derive, mwaa_variables
+from sandbox.mwaa.airflow_config import MWAA_FORCED, derive, mwaa_variables
 from sandbox.probes import HttpJsonProbe
 from sandbox.proc import Command
 from sandbox.runtime.state import StateDir
@@ -46,15 +46,9 @@ def _stored_key(path: Path, make) -> str:
     return value
 
 
-def config_options(settings: Settings, state: StateDir) -> dict[str, str]:
-    """Every Airflow option the sandbox sets: MWAA's derivation, then what the sandbox owns."""
-    derived = derive(settings.spec)
-    options = {**SANDBOX_DEFAULTS}
-    options.update(derived.options)
-    for key, value in settings.spec.airflow_configuration_options.items():
-        if key in SANDBOX_DEFAULTS:
-            options[key] = value
-    options.update({
+def _owned_options(settings: Settings, state: StateDir) -> dict[str, str]:
+    """What the sandbox itself must decide: paths, ports, keys, auth."""
+    return {
         "database.sql_alchemy_conn": postgres.sqlalchemy_url(settings),
         "core.dags_folder": str(state.dags_folder),
         "core.plugins_folder": str(state.airflow_home / "plugins"),
@@ -68,25 +62,50 @@ def config_options(settings: Settings, state: StateDir) -> dict[str, str]:
                                        lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()),
         "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
         "triggerer.default_capacity": "100",
-    })
-    return options
+    }
+
+
+def config_layers(settings: Settings, state: StateDir) -> tuple[dict, dict, dict]:
+    """MWAA's order: (defaults the user may override, AirflowConfigurationOptions, fixed values).
+    A startup script's exports go between the first two, as on MWAA."""
+    derived = derive(settings.spec)
+    user = {k: v for k, v in settings.spec.airflow_configuration_options.items() if k not in derived.ignored}
+    fixed = {**{k: derived.options[k] for k in (*MWAA_FORCED, "core.executor")}, **_owned_options(settings, state)}
+    overridable = {**SANDBOX_DEFAULTS, **{k: v for k, v in derived.options.items() if k not in user and k not in fixed}}
+    return overridable, user, fixed
+
+
+def config_options(settings: Settings, state: StateDir) -> dict[str, str]:
+    """Every Airflow option the sandbox sets, merged."""
+    overridable, user, fixed = config_layers(settings, state)
+    return {**overridable, **user, **fixed}
+
+
+def _as_env(options: dict[str, str]) -> dict[str, str]:
+    env = {}
+    for key, value in options.items():
+        section, option = key.split(".", 1)
+        env[f"AIRFLOW__{section.upper()}__{option.upper()}"] = value
+    return env
 
 
 def environment(settings: Settings, state: StateDir, venv: Path,
                 extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The full environment of every Airflow process."""
+    """The full environment of every Airflow process. `extra`: what the startup script exported
+    (protected variables already removed); MWAA's layering decides what wins."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW", "AWS_", "VIRTUAL_ENV", "PYTHONPATH"))}
-    env.update(extra or {})  # exported by the startup script; MWAA's own values win below
+    overridable, user, fixed = config_layers(settings, state)
+    env.update(_as_env(overridable))
+    env.update(extra or {})
+    env.update(_as_env(user))
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     env["AIRFLOW_HOME"] = str(state.airflow_home)
     env.update(mwaa_variables(settings.spec))
     env.update(aws.client_env(settings))
     env.update(connections(settings))
-    for key, value in config_options(settings, state).items():
-        section, option = key.split(".", 1)
-        env[f"AIRFLOW__{section.upper()}__{option.upper()}"] = value
+    env.update(_as_env(fixed))
     return env
 
 
