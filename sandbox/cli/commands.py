@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sandbox.cli import config, down, e2e, logs, parse, query, startup_script, status, up
+from sandbox.cli import config, down, e2e, logs, parse, query, requirements, startup_script, status, up
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     app.command("parse", help="Parse the DAGs as MWAA 2.9.2 does and list import errors (exit 1 if any).")(parse.parse)
     startup_script.register(app)
     query.register(app)
+    requirements.register(app)
     config_app = typer.Typer(help="Inspect the resolved settings.", no_args_is_help=True)
     config_app.command("show", help="Print every setting and where its value came from.")(config.show)
     app.add_typer(config_app, name="config")

@@ -1,0 +1,1 @@
+"""MWAA's requirements install, reproduced offline: check, wheelhouse download, plugins.zip packaging."""
