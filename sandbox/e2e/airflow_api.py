@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 import urllib.error
@@ -101,6 +102,12 @@ class AirflowApi:
         path = (f"/dags/{urllib.parse.quote(dag_id)}/dagRuns/{urllib.parse.quote(run_id)}"
                 f"/taskInstances/{urllib.parse.quote(task_id)}/xcomEntries/{key}")
         try:
-            return self.call("GET", path).get("value")
+            value = self.call("GET", path).get("value")
         except AirflowApiError:
             return None
+        if isinstance(value, str):  # Airflow 2.9 returns the Python repr of the value
+            try:
+                return ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                return value
+        return value

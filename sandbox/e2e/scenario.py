@@ -62,9 +62,10 @@ class Scenario:
         result = E2EResult(o.producer, o.consumer, o.topic, o.index,
                            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
         self.rt.up()
+        clock = _Phases()
         self.deliver_and_wait_parsed()
+        clock.mark("parse")
         before = truth.end_offsets(self.bootstrap, o.topic)
-        index_before = self.es.count(o.index)
         dl_before = self.es.count(o.deadletter_index)
         seed = o.seed if o.seed is not None else int(time.time()) % 1_000_000
         start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
@@ -76,19 +77,28 @@ class Scenario:
         if o.reference_pipeline and o.index != reference.INDEX:
             consumer_conf["index"] = o.index
         producer_out, result.producer_seconds = self.run_dag(o.producer, conf)
+        clock.mark("produce")
         after = truth.end_offsets(self.bootstrap, o.topic)
         run_records = truth.read_range(self.bootstrap, o.topic, before, after)
+        run_ids = sorted({p.event_id for p in (reference.parse(r.value) for r in run_records) if p})
+        known_before = self.es.existing_ids(o.index, run_ids) if o.reference_pipeline else set()
+        index_before = self.es.count(o.index)
+        clock.mark("read truth")
         self.progress.done("kafka", f"{len(run_records)} records added to {o.topic} "
                                     f"({_offsets(before)} -> {_offsets(after)})")
         consumer_out, result.consumer_seconds = self.run_dag(o.consumer, consumer_conf)
         result.outputs = {"producer": producer_out or {}, "consumer": consumer_out or {}}
+        clock.mark("consume")
         self.es.refresh(o.index)
         self.es.refresh(o.deadletter_index)
         if o.reference_pipeline:
-            self._reference_checks(result, run_records, after, producer_out, dl_before)
+            self._reference_checks(result, run_records, after, producer_out, dl_before,
+                                   known_before, index_before)
         else:
             self._count_checks(result, run_records, index_before, after)
+        clock.mark("verify")
         result.notes.append(f"seed {seed}, start {conf['start']}")
+        result.notes.append("time: " + clock.summary())
         result.seconds = time.monotonic() - started
         return result
 
@@ -163,14 +173,18 @@ class Scenario:
         return "\n".join(parts) or "(no task log)"
 
     # -- checks ---------------------------------------------------------------------------------
-    def _reference_checks(self, result, run_records, after, producer_out, dl_before) -> None:
+    def _reference_checks(self, result, run_records, after, producer_out, dl_before,
+                          known_before: set[str], index_before: int) -> None:
+        """The consumer's contract: _id = event id. Presence by multi-get; duplicates are
+        documents added beyond the ids that were new to the index."""
         parsed = [reference.parse(r.value) for r in run_records]
         valid = [p for p in parsed if p is not None]
         result.malformed = len(parsed) - len(valid)
-        result.produced = len({r.event_id for r in valid})
-        present = self._presence([r.event_id for r in valid])
-        result.indexed = len(present)
-        result.duplicates = sum(c - 1 for c in present.values())
+        ids = sorted({r.event_id for r in valid})
+        result.produced = len(ids)
+        result.indexed = len(self.es.existing_ids(self.options.index, ids))
+        added = self.es.count(self.options.index) - index_before
+        result.duplicates = max(added - (len(ids) - len(known_before)), 0)
         result.lost = result.produced - result.indexed
         result.dead_letter = self.es.count(self.options.deadletter_index) - dl_before
         acknowledged = (producer_out or {}).get("acknowledged")
@@ -178,6 +192,9 @@ class Scenario:
                           checks.loss_check(result.produced, result.indexed),
                           checks.duplicates_check(result.duplicates),
                           checks.dead_letter_check(result.dead_letter, result.malformed)]
+        if known_before:
+            result.notes.append(f"{len(known_before)} of this run's event ids were already indexed "
+                                "(same seed as an earlier run)")
         self._query_checks(result, after)
 
     def _count_checks(self, result, run_records, index_before, after) -> None:
@@ -209,19 +226,21 @@ class Scenario:
         result.checks.append(check)
         result.per_minute = series
 
-    def _presence(self, ids: list[str], chunk: int = 1000) -> dict[str, int]:
-        """event id -> number of documents carrying it, for the ids present in the index."""
-        found: dict[str, int] = {}
-        if not self.es.exists(self.options.index):
-            return found
-        unique = sorted(set(ids))
-        for i in range(0, len(unique), chunk):
-            part = unique[i:i + chunk]
-            body = {"size": 0, "query": {"terms": {"event_id": part}},
-                    "aggs": {"ids": {"terms": {"field": "event_id", "size": len(part)}}}}
-            for bucket in self.es.search(self.options.index, body)["aggregations"]["ids"]["buckets"]:
-                found[bucket["key"]] = int(bucket["doc_count"])
-        return found
+
+class _Phases:
+    """Where an e2e run's time went, for the report."""
+
+    def __init__(self):
+        self.last = time.monotonic()
+        self.phases: list[tuple[str, float]] = []
+
+    def mark(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases.append((name, now - self.last))
+        self.last = now
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases)
 
 
 def _offsets(offsets: dict[int, int]) -> str:
