@@ -56,4 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         hint = " (see `sandbox --help`)" if exit_code == 2 else ""
         ui.error(exc.format_message() + hint)
         sys.exit(exit_code)
+    except Exception as exc:  # a bug: still one line unless --debug asks for the traceback
+        if debug:
+            traceback.print_exc()
+        ui.error(f"unexpected {type(exc).__name__}: {exc}",
+                 None if debug else "run again with --debug for the traceback, and please report it")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

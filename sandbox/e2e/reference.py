@@ -13,6 +13,7 @@ INDEX = "aws-mwaa-production"
 DEADLETTER_INDEX = "aws-mwaa-production-deadletter"
 PRODUCER = "log_producer"
 CONSUMER = "log_consumer"
+CONSUMER_GROUP = "log_consumer_group"
 STATUSES = (200, 301, 302, 400, 404, 500)
 REQUIRED = {"event_id": str, "timestamp": str, "ip": str, "method": str, "endpoint": str,
             "status": int, "size": int, "referrer": str, "user_agent": str}

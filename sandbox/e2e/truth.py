@@ -67,3 +67,21 @@ def read_range(bootstrap: str, topic: str, start: dict[int, int], end: dict[int,
     finally:
         consumer.close()
     return records
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The consumer group's committed offsets on the topic (partitions with none are absent).
+    An OffsetFetch without joining the group, so it never triggers a rebalance."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+                             request_timeout_ms=15000)
+    try:
+        found = {}
+        for partition in consumer.partitions_for_topic(topic) or set():
+            offset = consumer.committed(TopicPartition(topic, partition))
+            if offset is not None and offset >= 0:
+                found[partition] = offset
+        return found
+    finally:
+        consumer.close(autocommit=False)

@@ -125,3 +125,21 @@ def test_error_details_are_shown_under_the_line(sandbox, project, monkeypatch):
     lines = result.err.strip().splitlines()
     assert lines == ["Error: postgres exited while starting (see `sandbox logs postgres`)",
                      "FATAL: data directory has wrong ownership"]
+
+
+def _bug(self, **overrides):
+    raise AttributeError("'Thing' object has no attribute 'frob'")
+
+
+def test_an_unexpected_exception_is_one_line_without_traceback(sandbox, project, monkeypatch):
+    monkeypatch.setattr("sandbox.cli.context.CliContext.settings", _bug)
+    result = sandbox("--project", str(project), "config", "show")
+    assert result.code == 1
+    assert result.error_lines == ["Error: unexpected AttributeError: 'Thing' object has no attribute 'frob'"]
+    assert "Traceback" not in result.err and "--debug" in result.err
+
+
+def test_an_unexpected_exception_shows_its_traceback_with_debug(sandbox, project, monkeypatch):
+    monkeypatch.setattr("sandbox.cli.context.CliContext.settings", _bug)
+    result = sandbox("--debug", "--project", str(project), "config", "show")
+    assert result.code == 1 and "Traceback (most recent call last)" in result.err
