@@ -179,7 +179,9 @@ def _folder(rel: str) -> str:
     return "" if parent == "." else parent
 
 
-def find_pitfalls(project_dir: Path, lay: Layout) -> list[Pitfall]:
+def find_pitfalls(project_dir: Path, lay: Layout, ignore_syntax: str = "regexp") -> list[Pitfall]:
+    """Every warning for this layout. The helper-module check emulates .airflowignore's regexp
+    syntax (Airflow 2.9's default) and is skipped when core.dag_ignore_file_syntax is glob."""
     files = walk(lay.dags_dir)
     rels = list(files)
     ignore_files = {_folder(rel): path.read_text(errors="replace")
@@ -188,7 +190,8 @@ def find_pitfalls(project_dir: Path, lay: Layout) -> list[Pitfall]:
     present = {key for key in lay.extras.values() if key and lay.extra_path(project_dir, key).is_file()}
     return (pitfalls.misplaced_mwaa_files(lay.dag_prefix, rels, lay.extras)
             + pitfalls.non_python_files(lay.dag_prefix, rels)
-            + pitfalls.helper_modules(lay.dag_prefix, sources, ignore_files)
+            + (pitfalls.helper_modules(lay.dag_prefix, sources, ignore_files)
+               if ignore_syntax == "regexp" else [])
             + pitfalls.missing_files(lay.extras, present))
 
 
@@ -272,8 +275,9 @@ def deploy_project(settings: Settings, options: DeployOptions = DeployOptions(),
     extra_keys = [k for k in lay.extras.values() if k]
     remote = list_remote(s3, lay.bucket, lay.dag_prefix, extra_keys)
     todo = plan(local, remote, lay.dag_prefix)
-    report = DeployReport(lay.bucket, lay.dag_prefix, todo, warnings=find_pitfalls(settings.project_dir, lay),
-                          dry_run=options.dry_run)
+    syntax = settings.spec.airflow_configuration_options.get("core.dag_ignore_file_syntax", "regexp")
+    report = DeployReport(lay.bucket, lay.dag_prefix, todo, dry_run=options.dry_run,
+                          warnings=find_pitfalls(settings.project_dir, lay, syntax.lower()))
     if not options.dry_run:
         report.versions = execute(s3, lay.bucket, todo)
     report.seconds = time.monotonic() - started

@@ -46,22 +46,26 @@ def _listing(paths: list[str]) -> str:
 
 def misplaced_mwaa_files(dag_prefix: str, rel_paths: list[str],
                          configured: Mapping[str, str | None]) -> list[Pitfall]:
-    """requirements.txt / plugins.zip / startup.sh under the DAG prefix. `configured` maps each
-    mwaa.yaml field (RequirementsS3Path, ...) to its value (None when unset)."""
-    found = []
-    for rel in sorted(rel_paths):
+    """requirements.txt / plugins.zip / startup.sh under the DAG prefix, one warning per name
+    (shallowest copy first). `configured` maps each mwaa.yaml field (RequirementsS3Path, ...)
+    to its value (None when unset)."""
+    by_name: dict[str, list[str]] = {}
+    for rel in sorted(rel_paths, key=lambda r: (r.count("/"), r)):
         name = PurePosixPath(rel).name
-        field = MWAA_FILES.get(name)
-        if field is None:
-            continue
+        if name in MWAA_FILES:
+            by_name.setdefault(name, []).append(rel)
+    found = []
+    for name, rels in sorted(by_name.items()):
+        field = MWAA_FILES[name]
         where = configured.get(field)
         target = f"{field} ({where})" if where else f"{field}, which mwaa.yaml does not set"
         found.append(Pitfall(
             "misplaced-mwaa-file",
-            f"{dag_prefix}{rel}: MWAA never reads {name} under the DAG folder; it reads only "
-            f"{target}. A whole-repository `aws s3 sync . s3://BUCKET/{dag_prefix}` puts it here: "
-            f"sync only the DAG folder into {dag_prefix or 'the bucket root'}",
-            (rel,)))
+            f"{_listing([dag_prefix + r for r in rels])}: MWAA never reads {name} under the DAG "
+            f"folder; it reads only {target}. A whole-repository `aws s3 sync . "
+            f"s3://BUCKET/{dag_prefix}` puts it there: sync only the DAG folder into "
+            f"{dag_prefix or 'the bucket root'}",
+            tuple(rels)))
     return found
 
 

@@ -120,9 +120,11 @@ def parse_query(text: str) -> Query:
 
 def glob_to_regex(pattern: str) -> re.Pattern:
     """`parse` globs: each `*` captures lazily, a trailing `*` takes the rest of the value."""
-    parts = [re.escape(p) for p in pattern.split("*")]
-    body = "(.*?)".join(parts[:-1]) + ("(.*)" if parts[-1] == "" and len(parts) > 1 else "")
-    body += parts[-1]
+    parts = pattern.split("*")
+    body = re.escape(parts[0])
+    for index, part in enumerate(parts[1:], start=1):
+        trailing = index == len(parts) - 1 and part == ""
+        body += ("(.*)" if trailing else "(.*?)") + re.escape(part)
     return re.compile(body, re.DOTALL)
 
 

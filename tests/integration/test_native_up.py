@@ -39,7 +39,8 @@ def it_probe():
     @task
     def record(**context):
         import boto3
-        seen = {k: os.environ.get(k) for k in ("AWS_EXECUTION_ENV", "AIRFLOW_ENV_NAME", "AIRFLOW_VERSION")}
+        seen = {k: os.environ.get(k) for k in ("AWS_EXECUTION_ENV", "AIRFLOW_ENV_NAME", "AIRFLOW_VERSION",
+                                                "ENVIRONMENT_STAGE", "PYTHONPATH")}
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.put_object(Bucket="it-dags-bucket", Key="probe/" + context["run_id"] + ".json",
                       Body=json.dumps(seen).encode())
@@ -53,6 +54,9 @@ it_probe()
 def box(tmp_path_factory):
     # Starts with an empty dags folder (the DAG processor must survive that); the DAG comes later.
     sandbox = make_sandbox(tmp_path_factory.mktemp("native"), spec=SPEC)
+    # MWAA runs startup.sh first: its exports reach Airflow, protected ones are reset.
+    (sandbox.project / "startup.sh").write_text(
+        "#!/bin/bash\nexport ENVIRONMENT_STAGE=integration\nexport PYTHONPATH=/nowhere\n")
     started = time.monotonic()
     done = sandbox.run("up", "--runtime", "native")
     sandbox.up_seconds = time.monotonic() - started
@@ -174,8 +178,10 @@ def test_rest_api_lists_the_dag_and_a_run_succeeds(box):
     assert state == "success"
     body = aws(box, "s3").get_object(Bucket="it-dags-bucket", Key=f"probe/{run_id}.json")["Body"].read()
     seen = json.loads(body)
-    assert seen == {"AWS_EXECUTION_ENV": "Amazon_MWAA_292", "AIRFLOW_ENV_NAME": "it-env",
-                    "AIRFLOW_VERSION": "2.9.2"}
+    assert seen["ENVIRONMENT_STAGE"] == "integration"  # exported by startup.sh
+    assert seen["PYTHONPATH"] != "/nowhere"  # protected: MWAA keeps its own
+    assert {k: seen[k] for k in ("AWS_EXECUTION_ENV", "AIRFLOW_ENV_NAME", "AIRFLOW_VERSION")} == {
+        "AWS_EXECUTION_ENV": "Amazon_MWAA_292", "AIRFLOW_ENV_NAME": "it-env", "AIRFLOW_VERSION": "2.9.2"}
 
 
 def test_second_up_reports_the_running_sandbox(box):

@@ -1,0 +1,41 @@
+"""The S3 -> dags sync loop as a native process (what MWAA does between the bucket and Airflow).
+
+Started after the AWS emulator is bootstrapped; ready once its status file shows a completed
+pass written by the running process (a file left by an earlier run does not count).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from sandbox.delivery import s3sync
+from sandbox.probes import CallableProbe
+from sandbox.proc import Command
+from sandbox.services.base import ProcessSpec
+from sandbox.settings import Settings
+
+NAME = "dagsync"
+
+
+def _first_pass_done(settings: Settings) -> None:
+    status = s3sync.read_status(s3sync.status_file(settings))
+    if not s3sync.is_live(status):
+        raise RuntimeError("no status from the running sync process yet")
+    if not status.get("passes"):
+        error = status.get("last_error")
+        raise RuntimeError("no completed pass yet" + (f"; last error: {error}" if error else ""))
+
+
+def process(settings: Settings, interval: float | None = None) -> ProcessSpec:
+    # The child resolves its Settings again: pin what it must agree on through the environment,
+    # which wins over mwaa.yaml (command-line overrides of the parent would otherwise be lost).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"SANDBOX_HOST": settings.host, "SANDBOX_AWS_PORT": str(settings.aws_port),
+                "SANDBOX_AWS_REGION": settings.aws_region, "PYTHONUNBUFFERED": "1"})
+    seconds = interval if interval is not None else s3sync.interval_from_env()
+    cmd = Command.of(sys.executable, "-m", "sandbox.delivery.syncd", "--project", settings.project_dir,
+                     "--interval", f"{seconds:g}", env=env)
+    probe = CallableProbe(f"a first S3 -> dags sync pass ({s3sync.status_file(settings)})",
+                          lambda: _first_pass_done(settings))
+    return ProcessSpec(NAME, cmd, probe, (NAME,), stop_grace=10.0)
