@@ -24,7 +24,7 @@ from sandbox.runtime.state import StateDir
 from sandbox.services import aws, dagsync
 from sandbox.settings import load_settings
 
-from tests.integration.conftest import free_ports
+from conftest import free_ports
 
 pytestmark = pytest.mark.integration
 

@@ -59,15 +59,13 @@ def emulator(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         client = boto3.client("logs", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        for suffix in ("DAGProcessing", "Scheduler", "Task", "WebServer", "Worker"):  # as `sandbox up` does
+            client.create_log_group(logGroupName=f"airflow-test-{suffix}")
         monkeypatch.setattr(logsearch.aws, "client", lambda settings, service: client)
         yield client
 
 
 def put(client, group, stream, events):
-    try:
-        client.create_log_group(logGroupName=group)
-    except client.exceptions.ResourceAlreadyExistsException:
-        pass
     client.create_log_stream(logGroupName=group, logStreamName=stream)
     client.put_log_events(logGroupName=group, logStreamName=stream,
                           logEvents=[{"timestamp": t, "message": m} for t, m in events])
