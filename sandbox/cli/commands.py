@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from sandbox.cli import config, down, e2e, logs, parse, query, requirements, startup_script, status, up
+from sandbox.cli import (config, down, e2e, logs, logsearch, parse, query, requirements, startup_script,
+                         status, up)
 
 
 def register(app: typer.Typer) -> None:
@@ -12,7 +13,7 @@ def register(app: typer.Typer) -> None:
     app.command("status", help="Show each service's state, URL and pid.")(status.status)
     app.command("down", help="Stop every service; data is kept.")(down.down)
     app.command("reset", help="Stop every service and wipe the project's .sandbox/ state.")(down.reset)
-    app.command("logs", help="Show a service's log.")(logs.logs)
+    logsearch.register(app, logs.logs)
     app.command("e2e", help="Prove produce -> Kafka -> consume -> Elasticsearch loses and duplicates nothing.")(e2e.e2e)
     app.command("parse", help="Parse the DAGs as MWAA 2.9.2 does and list import errors (exit 1 if any).")(parse.parse)
     startup_script.register(app)

@@ -11,6 +11,7 @@ import time
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from sandbox.cli import ui
@@ -22,14 +23,18 @@ from sandbox.logsearch.values import format_timestamp
 from sandbox.services import aws
 
 GROUP_HELP = "Task, DAGProcessing, Scheduler, WebServer or Worker (repeatable; default: all five)"
-INSIGHTS_HELP = """Run a CloudWatch Logs Insights QUERY against the emulated MWAA log groups.
-
-The sandbox evaluates it itself (moto ignores filter, stats and parse). Supported: fields,
-filter (= != < <= > >=, like "text" or /regex/, =~ /regex/, in [...], and, or, not, + - * / %),
-parse (glob "a=* b=*" as x, y or /(?<name>regex)/), stats count(*), count, sum, avg, min, max
-... by fields and bin(5m), sort ... asc|desc, limit, display; functions ispresent, isempty,
-strlen, tolower, toupper; @timestamp, @message, @logStream, @log and the keys of JSON messages.
-Anything else is an error naming it."""
+INSIGHTS_HELP = (
+    "Run a CloudWatch Logs Insights QUERY against the emulated MWAA log groups. The sandbox "
+    "evaluates it itself, since moto ignores filter, stats and parse.\n\n"
+    "Commands: fields, filter, parse, stats, sort, limit, display. "
+    "Operators: = != < <= > >=, like \"text\" or /regex/, =~ /regex/, in and not in a list, "
+    "and, or, not, + - * / %. "
+    "parse takes a glob (\"user=* id=*\" as user, id) or a /regex/ with (?<name>...) groups. "
+    "stats: count(*), count, sum, avg, min, max, by fields and bin(5m). "
+    "Functions: ispresent, isempty, strlen, tolower, toupper. "
+    "Fields: @timestamp, @message, @logStream, @log and the keys of JSON messages (nested ones dotted).\n\n"
+    "Anything else is an error naming it, never a silently wrong answer."
+)
 
 
 class ServiceDefaultGroup(TyperGroup):
@@ -65,7 +70,7 @@ def insights(
     for column in result.columns:
         table.add_column(column, overflow="fold")
     for row in result.rows:
-        table.add_row(*(row.get(c, "") for c in result.columns))
+        table.add_row(*(Text(row.get(c, "")) for c in result.columns))  # values are not markup
     ui.console.print(table)
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sandbox.runtime.base import ServiceStatus
@@ -65,6 +66,6 @@ def status_table(rows: list[ServiceStatus]) -> Table:
 
 
 def error(message: str, details: str | None = None) -> None:
-    err_console.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)  # user text is not markup
     if details:
         err_console.print(details, style="dim", markup=False, highlight=False)

@@ -38,7 +38,8 @@ def compile_pattern(pattern: str | None) -> Matcher:
             raise FilterPatternError("a JSON pattern must end with }")
         return _JsonPattern(text[1:-1]).matcher()
     if text.startswith("["):
-        raise FilterPatternError("space-delimited patterns [a, b, ...] are not supported by the sandbox")
+        raise FilterPatternError("space-delimited patterns (a list of fields in square brackets) "
+                                 "are not supported by the sandbox")
     if text.startswith("%"):
         raise FilterPatternError("regular-expression patterns %...% are not supported by the sandbox")
     return _term_matcher(_split_terms(text))

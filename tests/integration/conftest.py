@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,16 +73,36 @@ def make_sandbox(tmp: Path, *, spec: str | None = None, dags: dict[str, str] | N
     return Sandbox(project, env, ports)
 
 
+@contextmanager
+def scratch_dir(prefix: str):
+    """A folder outside pytest's basetemp: pytest resets /tmp/pytest-of-<user> to 0700 whenever a
+    session starts, which would cut PostgreSQL (another user when we run as root) off its data."""
+    folder = Path(tempfile.mkdtemp(prefix=f"mwaa-sandbox-{prefix}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_scratch(request):
+    with scratch_dir(request.module.__name__.rsplit(".", 1)[-1]) as folder:
+        yield folder
+
+
 @pytest.fixture
-def sandbox_factory(tmp_path):
+def sandbox_factory():
     """Builds sandboxes; whatever they started is stopped at the end, pass or fail."""
     made: list[Sandbox] = []
+    with scratch_dir("faults") as folder:
 
-    def factory(**kwargs) -> Sandbox:
-        box = make_sandbox(tmp_path / f"s{len(made)}", **kwargs)
-        made.append(box)
-        return box
+        def factory(**kwargs) -> Sandbox:
+            box = make_sandbox(folder / f"s{len(made)}", **kwargs)
+            made.append(box)
+            return box
 
-    yield factory
-    for box in made:
-        box.run("down", timeout=180)
+        try:
+            yield factory
+        finally:
+            for box in made:
+                box.run("down", timeout=180)

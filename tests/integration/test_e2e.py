@@ -33,8 +33,8 @@ Secrets:
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory):
-    sandbox = make_sandbox(tmp_path_factory.mktemp("e2e"), spec=SPEC)
+def box(module_scratch):
+    sandbox = make_sandbox(module_scratch / "e2e", spec=SPEC)
     shutil.rmtree(sandbox.project / "dags")
     shutil.copytree(REPO / "dags", sandbox.project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "tests" / "fixtures" / "e2e_dags" / "lossy_consumer.py", sandbox.project / "dags")

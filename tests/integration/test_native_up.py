@@ -51,9 +51,9 @@ it_probe()
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory):
+def box(module_scratch):
     # Starts with an empty dags folder (the DAG processor must survive that); the DAG comes later.
-    sandbox = make_sandbox(tmp_path_factory.mktemp("native"), spec=SPEC)
+    sandbox = make_sandbox(module_scratch / "native", spec=SPEC)
     # MWAA runs startup.sh first: its exports reach Airflow, protected ones are reset.
     (sandbox.project / "startup.sh").write_text(
         "#!/bin/bash\nexport ENVIRONMENT_STAGE=integration\nexport PYTHONPATH=/nowhere\n")

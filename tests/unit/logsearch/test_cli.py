@@ -88,7 +88,7 @@ def test_logs_help_lists_the_subcommands(cli):
 
 def test_insights_table_and_json(cli, emulator):
     now = int(time.time() * 1000) - 60_000
-    put(emulator, "airflow-test-Task", "t1", [(now - 3000, "INFO start"), (now - 2000, "ERROR boom"),
+    put(emulator, "airflow-test-Task", "t1", [(now - 3000, "INFO start"), (now - 2000, "ERROR [boom]"),
                                                (now - 1000, "ERROR again")])
     put(emulator, "airflow-test-Worker", "w1", [(now - 1500, '{"level": "ERROR"}')])
     result = cli("logs", "insights", "filter @message like /ERROR/ | stats count(*) as n by @log", "--json")
@@ -100,7 +100,7 @@ def test_insights_table_and_json(cli, emulator):
     result = cli("logs", "insights", "fields @message | sort @timestamp asc", "--group", "Task")
     assert result.code == 0, result.exc
     assert "3 rows from 3 events in airflow-test-Task" in result.out
-    assert result.out.index("INFO start") < result.out.index("ERROR boom") < result.out.index("ERROR again")
+    assert result.out.index("INFO start") < result.out.index("ERROR [boom]") < result.out.index("ERROR again")
 
 
 def test_insights_since_window(cli, emulator):

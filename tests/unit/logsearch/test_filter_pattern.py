@@ -36,6 +36,8 @@ def test_term_patterns(pattern, expected):
 @pytest.mark.parametrize("pattern, expected", [
     ('{ $.level = "ERROR" }', ["E13", "E15", "E18"]),
     ("{ $.level = ERROR }", ["E13", "E15", "E18"]),  # unquoted value
+    ('{ $.level = "ERR" }', []),  # the whole value, unless there is a *
+    ('{ $.level = "ERR*" }', ["E13", "E15", "E18"]),
     ('{ $.level != "INFO" }', ["E13", "E14", "E15", "E18"]),
     ("{ $.latency > 100 }", ["E12", "E13", "E14", "E17", "E18"]),
     ("{ $.latency <= 80 }", ["E15", "E16"]),
