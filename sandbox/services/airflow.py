@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from sandbox.mwaa.logs import log_group
 from sandbox.mwaa.airflow_config import MWAA_FORCED, derive, mwaa_variables
 from sandbox.probes import HttpJsonProbe
 from sandbox.proc import Command
@@ -62,7 +63,21 @@ def _owned_options(settings: Settings, state: StateDir) -> dict[str, str]:
                                        lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()),
         "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
         "triggerer.default_capacity": "100",
+        **task_log_options(settings),
     }
+
+
+def task_log_options(settings: Settings) -> dict[str, str]:
+    """Task logs through the amazon provider's CloudWatch handler, into airflow-<Name>-Task, as
+    MWAA does (so the UI and REST API read them back from CloudWatch)."""
+    task_logs = settings.spec.logging.get("TaskLogs")
+    if task_logs is None or not task_logs.enabled:
+        return {"logging.remote_logging": "False"}
+    group_arn = (f"arn:aws:logs:{settings.aws_region}:{aws.ACCOUNT_ID}:log-group:"
+                 f"{log_group(settings.spec.name, 'Task')}")
+    return {"logging.remote_logging": "True", "logging.remote_log_conn_id": "aws_default",
+            "logging.remote_base_log_folder": f"cloudwatch://{group_arn}",
+            "logging.logging_level": task_logs.level}
 
 
 def config_layers(settings: Settings, state: StateDir) -> tuple[dict, dict, dict]:
@@ -115,7 +130,10 @@ def connections(settings: Settings) -> dict[str, str]:
     kafka_conn = {"conn_type": "kafka", "extra": {"bootstrap.servers": kafka.bootstrap_servers(settings)}}
     es_conn = {"conn_type": "elasticsearch", "host": settings.host, "port": settings.elasticsearch_port,
                "schema": "http"}
-    return {"AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(kafka_conn),
+    aws_conn = {"conn_type": "aws", "extra": {"endpoint_url": aws.url(settings),
+                                              "region_name": settings.aws_region}}
+    return {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn),
+            "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(kafka_conn),
             "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(es_conn)}
 
 

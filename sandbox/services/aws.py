@@ -18,6 +18,7 @@ from sandbox.settings import Settings
 NAME = "aws"
 ACCESS_KEY = "test"  # the emulator accepts any credentials; these are LocalStack's customary ones
 SECRET_KEY = "test"
+ACCOUNT_ID = "123456789012"  # moto's default account
 
 
 def url(settings: Settings) -> str:

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from base64 import b64encode
+from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 import boto3
@@ -188,6 +189,23 @@ def test_second_up_reports_the_running_sandbox(box):
     done = box.run("up")
     assert done.returncode == 0, done.stderr
     assert "already running" in done.stdout
+
+
+def test_task_logs_go_to_cloudwatch_and_read_back_through_the_api(box):
+    runs = api(box, "GET", "/dags/it_probe/dagRuns?order_by=-start_date&limit=1")["dag_runs"]
+    assert runs, "the DAG run test must have run first"
+    run_id = runs[0]["dag_run_id"]
+    streams = aws(box, "logs").describe_log_streams(logGroupName="airflow-it-env-Task")["logStreams"]
+    names = [s["logStreamName"] for s in streams]
+    assert any(n.startswith("dag_id=it_probe/") and n.endswith("task_id=record/attempt=1.log") for n in names), names
+    password = box.status()["admin_password"]
+    request = Request(f"http://127.0.0.1:{box.ports['airflow_port']}/api/v1/dags/it_probe/dagRuns/"
+                      f"{quote(run_id)}/taskInstances/record/logs/1",
+                      headers={"Accept": "text/plain", "Authorization": "Basic " + b64encode(
+                          f"admin:{password}".encode()).decode()})
+    text = urlopen(request, timeout=10).read().decode()
+    assert "Reading remote log from Cloudwatch log_group: airflow-it-env-Task" in text
+    assert "Task exited with return code 0" in text or "Marking task as SUCCESS" in text
 
 
 def test_down_leaves_nothing_then_up_reuses_the_environment(box):
