@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sandbox.cli import (config, down, e2e, logs, logsearch, parse, query, requirements, startup_script,
+from sandbox.cli import (config, deploy, down, e2e, logs, logsearch, parse, query, requirements, startup_script,
                          status, up)
 
 
@@ -14,6 +14,8 @@ def register(app: typer.Typer) -> None:
     app.command("down", help="Stop every service; data is kept.")(down.down)
     app.command("reset", help="Stop every service and wipe the project's .sandbox/ state.")(down.reset)
     logsearch.register(app, logs.logs)
+    app.command("deploy", help="Upload the project to the emulated bucket where mwaa.yaml's S3 paths say "
+                               "(what CI's `aws s3 sync` does); --watch redeploys on change.")(deploy.deploy)
     app.command("e2e", help="Prove produce -> Kafka -> consume -> Elasticsearch loses and duplicates nothing.")(e2e.e2e)
     app.command("parse", help="Parse the DAGs as MWAA 2.9.2 does and list import errors (exit 1 if any).")(parse.parse)
     startup_script.register(app)

@@ -28,4 +28,8 @@ def deliver(settings: Settings, timeout: float, options: DeployOptions = DeployO
         raise NotRunningError("the S3 -> dags sync (dagsync) is not running",
                               hint="restart the sandbox: `sandbox down && sandbox up`")
     status = s3sync.wait_for_pass(path, deployed_at, timeout)
-    return Delivered(report, report.dag_relative(report.uploaded), report.dag_relative(report.deleted), status)
+    # What changed in the dags folder: what this deploy changed in the bucket, plus what the
+    # awaited pass brought in (objects deployed earlier and not synced yet).
+    copied = sorted(set(report.dag_relative(report.uploaded)) | set(status.get("last_copied") or []))
+    deleted = sorted(set(report.dag_relative(report.deleted)) | set(status.get("last_deleted") or []))
+    return Delivered(report, copied, deleted, status)

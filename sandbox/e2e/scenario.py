@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sandbox.delivery.dagsync import mirror
+from sandbox.delivery.deliver import deliver
 from sandbox.e2e import checks, reference, truth
 from sandbox.e2e.airflow_api import AirflowApi
 from sandbox.e2e.es import Es
@@ -105,12 +105,16 @@ class Scenario:
 
     # -- steps ----------------------------------------------------------------------------------
     def deliver_and_wait_parsed(self) -> None:
-        """Copy dags/ into Airflow (S3 delivery replaces this later) and wait for a clean parse."""
-        settings = self.rt.settings
+        """Deploy the project to the bucket, let the S3 -> dags sync bring it into Airflow (the
+        MWAA way) and wait for a clean parse."""
         synced_at = datetime.now(timezone.utc)
-        synced = mirror(settings.project_dir / settings.spec.dag_s3_path, self.state.dags_folder)
+        synced = deliver(self.rt.settings, timeout=self.options.parse_timeout)
+        for warning in synced.report.warnings:
+            self.progress.note(warning.message)
         changed = bool(synced.copied or synced.deleted)
-        self.progress.step("dags", f"delivered dags/ ({len(synced.copied)} copied, {len(synced.deleted)} removed); "
+        self.progress.step("dags", f"deployed to s3://{synced.report.bucket}/ ({len(synced.report.uploaded)} "
+                                   f"uploaded, {len(synced.report.deleted)} deleted), synced into Airflow "
+                                   f"({len(synced.copied)} copied, {len(synced.deleted)} removed); "
                                    "waiting for Airflow to parse them")
         deadline = time.monotonic() + self.options.parse_timeout
         waiting = [self.options.producer, self.options.consumer]

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sandbox import startup as startup_script
-from sandbox.delivery.dagsync import mirror
+from sandbox.delivery.deploy import deploy_project
 from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
 from sandbox.mwaa.data import locate
 from sandbox.probes import wait_for
@@ -20,7 +20,7 @@ from sandbox.runtime.airflow_env import AirflowEnvironment, EnvironmentBuilder
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
 from sandbox.runtime.native_airflow import AirflowSetup
 from sandbox.runtime.state import StateDir
-from sandbox.services import aws, elasticsearch, kafka, noida, postgres
+from sandbox.services import aws, dagsync, elasticsearch, kafka, noida, postgres
 from sandbox.services import airflow as airflow_service
 from sandbox.services.base import Endpoint, ProcessSpec
 from sandbox.services.variables import template_variables
@@ -50,7 +50,7 @@ class NativeRuntime(Runtime):
         return [postgres.process(self.settings), noida.process(self.settings), aws.process(self.settings)]
 
     def process_names(self) -> list[str]:
-        return ["postgres", "noida", "aws"] + airflow_service.process_names(self.settings)
+        return ["postgres", "noida", "aws", dagsync.NAME] + airflow_service.process_names(self.settings)
 
     def endpoints(self) -> list[Endpoint]:
         s = self.settings
@@ -106,9 +106,6 @@ class NativeRuntime(Runtime):
         self.progress.done("airflow-env", "cached" if cached else f"built in {took:.0f} s")
         for message in self._env.plan.messages:
             self.progress.note(message)
-        synced = mirror(self.settings.project_dir / self.settings.spec.dag_s3_path, self.state.dags_folder)
-        if synced.copied or synced.deleted:
-            self.progress.note(f"synced dags/: {len(synced.copied)} copied, {len(synced.deleted)} removed")
         self._init_postgres()
 
     def _init_postgres(self) -> None:
@@ -137,6 +134,7 @@ class NativeRuntime(Runtime):
             secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
             self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
                                       f"{len(made.log_groups)} log groups{secrets}")
+            self._deploy_and_sync(started)
             if self._startup is not None:
                 startup_script.publish(self.settings, self._startup)
             kafka.ensure_topics(self.settings)
@@ -153,6 +151,17 @@ class NativeRuntime(Runtime):
             self._stop_names(started)
             raise
         return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
+
+    def _deploy_and_sync(self, started: list[str]) -> None:
+        """The emulator starts empty: deploy the project into the bucket, then start the S3 -> dags
+        sync, which fills Airflow's dags folder from the bucket before Airflow starts (as MWAA)."""
+        self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
+        report = deploy_project(self.settings)
+        self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
+                                     f"{len(report.plan.unchanged)} unchanged")
+        for warning in report.warnings:
+            self.progress.note(warning.message)
+        self._start_group([dagsync.process(self.settings)], started)
 
     def _start_group(self, specs: list[ProcessSpec], started: list[str]) -> None:
         """Spawn the group together, then wait for each one's probe."""
@@ -252,4 +261,5 @@ class NativeRuntime(Runtime):
         return self.state.log_file(process)
 
     def log_services(self) -> list[str]:
-        return ["postgres", "kafka", "elasticsearch", "aws"] + airflow_service.process_names(self.settings)
+        return (["postgres", "kafka", "elasticsearch", "aws", dagsync.NAME]
+                + airflow_service.process_names(self.settings))

@@ -159,7 +159,9 @@ def test_the_five_log_groups_exist(box):
 
 
 def test_rest_api_lists_the_dag_and_a_run_succeeds(box):
-    (box.project / ".sandbox" / "airflow" / "dags" / "it_probe.py").write_text(PROBE_DAG)
+    # MWAA's path: the file goes to S3 (deploy); the sync loop brings it into Airflow's dags folder.
+    (box.project / "dags" / "it_probe.py").write_text(PROBE_DAG)
+    box.run("deploy", check=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if "it_probe" in {d["dag_id"] for d in api(box, "GET", "/dags")["dags"]}:

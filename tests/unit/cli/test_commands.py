@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-SERVICES = ["postgres", "kafka", "elasticsearch", "aws", "airflow-scheduler", "airflow-scheduler-2",
+SERVICES = ["postgres", "kafka", "elasticsearch", "aws", "dagsync", "airflow-scheduler", "airflow-scheduler-2",
             "airflow-dag-processor", "airflow-triggerer", "airflow-webserver"]
 
 

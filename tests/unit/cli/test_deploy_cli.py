@@ -7,21 +7,6 @@ import socket
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _deploy_registered():
-    """Until sandbox/cli/commands.py registers `deploy`, register it for these tests only."""
-    from sandbox.cli import app
-    from sandbox.cli import deploy as deploy_cli
-
-    if any(c.name == "deploy" for c in app.registered_commands):
-        yield
-        return
-    app.command("deploy", help="Upload the project to the emulated bucket.")(deploy_cli.deploy)
-    added = app.registered_commands[-1]
-    yield
-    app.registered_commands.remove(added)
-
-
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
