@@ -36,6 +36,8 @@ class Settings:
     mwaa_data_dir: Path | None = None  # MWAA's constraint files; None: download into the cache
     cache_dir: Path = field(default_factory=_default_cache_dir)
     start_timeout: float = 300.0  # seconds per service readiness wait
+    startup_timeout: float = 300.0  # the startup script's limit: MWAA's 5 minutes
+    dag_sync_interval: float = 30.0  # seconds between S3 -> dags passes, as on MWAA
     offline: bool = False  # never reach a package index
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -53,7 +55,7 @@ _CONVERTERS = {
     "airflow_port": int, "postgres_port": int, "kafka_port": int,
     "elasticsearch_port": int, "aws_port": int,
     "mwaa_data_dir": Path, "cache_dir": Path,
-    "start_timeout": float, "offline": "bool",
+    "start_timeout": float, "startup_timeout": float, "dag_sync_interval": float, "offline": "bool",
 }
 
 
@@ -134,5 +136,7 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"{name} and {seen[port]} are both set to {port}",
                               hint=f"give one of them another port with {env_var(name)}")
         seen[port] = name
-    if settings.start_timeout <= 0:
-        raise ConfigError("start_timeout must be positive")
+    for name in ("start_timeout", "startup_timeout", "dag_sync_interval"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be a positive number of seconds",
+                              hint=f"set {env_var(name)} to e.g. 30")

@@ -23,7 +23,6 @@ from sandbox.proc import runner as default_runner
 from sandbox.runtime.state import StateDir
 from sandbox.settings import Settings
 
-TIMEOUT_ENV = "SANDBOX_STARTUP_TIMEOUT"  # seconds; to move into Settings as startup_timeout
 # The timeout(1) exit statuses: 124 after SIGTERM, 137 after the SIGKILL that follows.
 _TIMEOUT_STATUSES = (124, 137)
 
@@ -77,21 +76,6 @@ class StartupResult:
 
     def text(self) -> str:
         return "\n".join(line.format() for line in self.log_lines) + "\n"
-
-
-def timeout_limit(environ: Mapping[str, str] | None = None) -> float:
-    """The script's time limit: MWAA's 5 minutes unless SANDBOX_STARTUP_TIMEOUT says otherwise."""
-    environ = os.environ if environ is None else environ
-    raw = environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return rules.MAX_EXECUTION_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise ConfigError(f"{TIMEOUT_ENV}: {raw!r} is not a positive number of seconds")
-    return value
 
 
 def find_script(settings: Settings) -> Path | None:
@@ -162,7 +146,7 @@ def run_for_project(settings: Settings, script: Path, *, venv: Path | None = Non
     state = StateDir(settings.state_dir)
     state.ensure()
     env = starting_environment(settings, state, venv or default_venv(settings, state))
-    result = run_script(script, env, cwd=state.airflow_home, limit=timeout_limit(), runner=runner)
+    result = run_script(script, env, cwd=state.airflow_home, limit=settings.startup_timeout, runner=runner)
     write_local_copy(state, result)
     return result
 
@@ -217,7 +201,7 @@ def run_for_up(settings: Settings, state: StateDir, venv: Path, progress) -> Sta
     if script is None:
         return None
     progress.step("startup-script", f"running {script.name} as MWAA does (bash, "
-                                    f"{timeout_limit():.0f} s limit)")
+                                    f"{settings.startup_timeout:.0f} s limit)")
     result = run_for_project(settings, script, venv=venv)
     log = state.logs / result.stream
     if result.timed_out or not result.env_captured:

@@ -11,7 +11,7 @@ from sandbox.errors import ConfigError
 from sandbox.runtime.state import StateDir
 from sandbox.settings import Settings
 from sandbox.startup import (StartupResult, StartupScriptError, find_script, publish,
-                             run_for_project, timeout_limit)
+                             run_for_project)
 
 
 def _script(settings: Settings, file: Path | None) -> Path:
@@ -57,7 +57,7 @@ def test(
     script = _script(settings, file)
     if not json_out:
         ui.err_console.print(f"[cyan]•[/] running {script} as MWAA does "
-                             f"(bash, limit {timeout_limit():g} s)")
+                             f"(bash, limit {settings.startup_timeout:g} s)")
     result = run_for_project(settings, script)
     groups = publish(settings, result)
     log = StateDir(settings.state_dir).logs / result.stream

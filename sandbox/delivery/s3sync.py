@@ -24,27 +24,12 @@ from sandbox.proc import start_ticks
 from sandbox.settings import Settings
 
 DEFAULT_INTERVAL = 30.0  # MWAA syncs the DAG folder from S3 about every 30 s
-INTERVAL_ENV = "SANDBOX_DAG_SYNC_INTERVAL"  # TODO: becomes Settings.dag_sync_interval
 STATUS_FILE = "dagsync.json"
 _TMP_SUFFIX = ".s3sync"
 
 
 class SyncTimeout(SandboxError):
     """The S3 -> dags sync did not complete a pass in time."""
-
-
-def interval_from_env(environ: Mapping[str, str] | None = None) -> float:
-    environ = os.environ if environ is None else environ
-    raw = environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise ConfigError(f"{INTERVAL_ENV}: {raw!r} is not a positive number of seconds")
-    return value
 
 
 def status_file(settings: Settings) -> Path:

@@ -25,7 +25,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      description="Mirror the bucket's DAG prefix into Airflow's dags folder.")
     parser.add_argument("--project", required=True, help="the project folder (mwaa.yaml, .sandbox/)")
     parser.add_argument("--interval", type=float, default=None,
-                        help=f"seconds between passes (default ${s3sync.INTERVAL_ENV} or {s3sync.DEFAULT_INTERVAL:g})")
+                        help="seconds between passes (default: the dag_sync_interval setting)")
     parser.add_argument("--target", default=None, help="the dags folder (default .sandbox/airflow/dags)")
     return parser.parse_args(argv)
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     bypass_proxy_for_loopback(os.environ)
     try:
         settings = load_settings(Path(args.project))
-        interval = args.interval if args.interval is not None else s3sync.interval_from_env()
+        interval = args.interval if args.interval is not None else settings.dag_sync_interval
         if interval <= 0:
             raise SandboxError(f"--interval {interval:g} must be positive")
     except SandboxError as exc:

@@ -33,7 +33,7 @@ def process(settings: Settings, interval: float | None = None) -> ProcessSpec:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"SANDBOX_HOST": settings.host, "SANDBOX_AWS_PORT": str(settings.aws_port),
                 "SANDBOX_AWS_REGION": settings.aws_region, "PYTHONUNBUFFERED": "1"})
-    seconds = interval if interval is not None else s3sync.interval_from_env()
+    seconds = interval if interval is not None else settings.dag_sync_interval
     cmd = Command.of(sys.executable, "-m", "sandbox.delivery.syncd", "--project", settings.project_dir,
                      "--interval", f"{seconds:g}", env=env)
     probe = CallableProbe(f"a first S3 -> dags sync pass ({s3sync.status_file(settings)})",

@@ -34,18 +34,7 @@ def mwaa_data(monkeypatch):
     monkeypatch.setenv("SANDBOX_MWAA_DATA_DIR", str(SHARED_DATA))
 
 
-def _register_commands() -> None:
-    """Until commands.py registers them, add `parse` and `startup-script` for these tests."""
-    from sandbox.cli import parse, startup_script
-
-    if "parse" not in {c.name for c in cli.app.registered_commands}:
-        cli.app.command("parse")(parse.parse)
-    if "startup-script" not in {g.name for g in cli.app.registered_groups}:
-        startup_script.register(cli.app)
-
-
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
-    _register_commands()
     with pytest.raises(SystemExit) as info:
         cli.main(list(args))
     out, err = capsys.readouterr()

@@ -99,7 +99,7 @@ def test_non_number_timeout(project):
 
 
 def test_timeout_must_be_positive(project):
-    assert "start_timeout must be positive" in str(config_error(project, {"SANDBOX_START_TIMEOUT": "0"}))
+    assert "start_timeout must be a positive number of seconds" in str(config_error(project, {"SANDBOX_START_TIMEOUT": "0"}))
 
 
 def test_port_out_of_range(project):

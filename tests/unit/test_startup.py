@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import os
 import re
@@ -18,7 +20,7 @@ from sandbox.runtime.base import SilentProgress
 from sandbox.runtime.state import StateDir
 from sandbox.settings import load_settings
 from sandbox.startup import (StartupScriptError, find_script, publish, run_for_project, run_for_up,
-                             run_script, timeout_limit)
+                             run_script)
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mwaa_failures"
 STARTUP_CASES = sorted(p.name for p in CORPUS.glob("startup_*"))
@@ -78,11 +80,13 @@ def test_over_the_limit_is_stopped_and_reported(tmp_path):
     assert "did not finish within 1 s" in result.problems()[0]
 
 
-def test_timeout_limit_defaults_to_five_minutes_and_reads_the_env():
-    assert timeout_limit({}) == 300.0
-    assert timeout_limit({"SANDBOX_STARTUP_TIMEOUT": "2.5"}) == 2.5
-    with pytest.raises(ConfigError, match="SANDBOX_STARTUP_TIMEOUT"):
-        timeout_limit({"SANDBOX_STARTUP_TIMEOUT": "-1"})
+def test_startup_timeout_is_a_setting_defaulting_to_five_minutes(project, monkeypatch):
+    assert load_settings(project).startup_timeout == 300.0
+    monkeypatch.setenv("SANDBOX_STARTUP_TIMEOUT", "2.5")
+    assert load_settings(project).startup_timeout == 2.5
+    monkeypatch.setenv("SANDBOX_STARTUP_TIMEOUT", "-1")
+    with pytest.raises(ConfigError, match="startup_timeout"):
+        load_settings(project)
 
 
 def test_find_script_prefers_the_spec_path(project):
@@ -147,22 +151,12 @@ def test_up_hook_returns_exports_or_raises_when_mwaa_would_not_start(project, mo
     result = run_for_up(settings, state, venv, SilentProgress())
     assert result.exported == {"STAGE": "dev"} and result.rejected == ["PYTHONPATH"]
     (project / "startup.sh").write_text("sleep 30\n")
-    monkeypatch.setenv("SANDBOX_STARTUP_TIMEOUT", "1")
     with pytest.raises(StartupScriptError, match="did not finish within 1 s"):
-        run_for_up(settings, state, venv, SilentProgress())
+        run_for_up(replace(settings, startup_timeout=1.0), state, venv, SilentProgress())
 
 
 # -- the CLI and the startup_* corpus cases -------------------------------------------------------
-def _register_commands() -> None:
-    """Until commands.py registers it, add `startup-script` to the app for these tests."""
-    from sandbox.cli import startup_script
-
-    if "startup-script" not in {g.name for g in cli.app.registered_groups}:
-        startup_script.register(cli.app)
-
-
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
-    _register_commands()
     with pytest.raises(SystemExit) as info:
         cli.main(list(args))
     out, err = capsys.readouterr()

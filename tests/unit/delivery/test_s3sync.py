@@ -56,12 +56,16 @@ def tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_interval_from_env():
-    assert s3sync.interval_from_env({}) == 30.0
-    assert s3sync.interval_from_env({s3sync.INTERVAL_ENV: "1.5"}) == 1.5
+def test_interval_is_a_setting(tmp_path, monkeypatch):
+    from sandbox.settings import load_settings
+
+    assert load_settings(tmp_path).dag_sync_interval == 30.0
+    monkeypatch.setenv("SANDBOX_DAG_SYNC_INTERVAL", "1.5")
+    assert load_settings(tmp_path).dag_sync_interval == 1.5
     for bad in ("0", "-2", "soon", "inf"):
-        with pytest.raises(ConfigError, match=s3sync.INTERVAL_ENV):
-            s3sync.interval_from_env({s3sync.INTERVAL_ENV: bad})
+        monkeypatch.setenv("SANDBOX_DAG_SYNC_INTERVAL", bad)
+        with pytest.raises(ConfigError):
+            load_settings(tmp_path)
 
 
 def test_first_pass_copies_the_prefix_only(s3, tmp_path):
