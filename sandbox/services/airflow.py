@@ -24,6 +24,7 @@ HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 SANDBOX_DEFAULTS = {
     "webserver.workers": "2",  # gunicorn workers: MWAA's web servers are separate hosts
     "scheduler.dag_dir_list_interval": "10",  # new DAG files show up quickly
+    "logging.colored_console_log": "False",  # logs go to files and CloudWatch, not a terminal
 }
 
 
