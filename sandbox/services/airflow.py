@@ -36,18 +36,6 @@ def endpoint(settings: Settings) -> Endpoint:
     return Endpoint(NAME, url(settings), f"web UI and REST API /api/v1 (user {ADMIN_USER})")
 
 
-def _stored_key(path: Path, make) -> str:
-    """A key generated once per project and kept (0600), so restarts keep sessions and secrets."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-    return value
-
-
 def _owned_options(settings: Settings, state: StateDir) -> dict[str, str]:
     """What the sandbox itself must decide: paths, ports, keys, auth."""
     return {
@@ -58,10 +46,10 @@ def _owned_options(settings: Settings, state: StateDir) -> dict[str, str]:
         "webserver.web_server_host": settings.host,
         "webserver.web_server_port": str(settings.airflow_port),
         "webserver.base_url": url(settings),
-        "webserver.secret_key": _stored_key(state.root / "webserver-secret",
-                                            lambda: base64.b64encode(os.urandom(24)).decode()),
-        "core.fernet_key": _stored_key(state.root / "fernet-key",
-                                       lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()),
+        "webserver.secret_key": state.stored_secret("webserver-secret",
+                                                    lambda: base64.b64encode(os.urandom(24)).decode()),
+        "core.fernet_key": state.stored_secret("fernet-key",
+                                               lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()),
         "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
         "triggerer.default_capacity": "100",
         **task_log_options(settings),
