@@ -194,10 +194,12 @@ def _put_stream(settings: Settings, result: StartupResult) -> list[str]:
     return groups
 
 
-def run_for_up(settings: Settings, state: StateDir, venv: Path, progress) -> StartupResult | None:
-    """`sandbox up`: run the project's startup script before the requirements install.
-    Raises when MWAA would not start the component; warns where MWAA carries on."""
-    script = find_script(settings)
+def run_for_up(settings: Settings, state: StateDir, venv: Path, progress,
+               script: Path | None = None) -> StartupResult | None:
+    """`sandbox up` (and an environment update, with `script` from the bucket): run the startup
+    script before the requirements install. Raises when MWAA would not start the component;
+    warns where MWAA carries on."""
+    script = script or find_script(settings)
     if script is None:
         return None
     progress.step("startup-script", f"running {script.name} as MWAA does (bash, "

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
 from sandbox.cli import ui
+from sandbox.runtime import envstate
 from sandbox.runtime.state import StateDir
+
+
+def environment_line(name: str, env: envstate.EnvironmentState) -> str:
+    """e.g. "Environment dsai-dev-mwaa: UPDATE_FAILED since 12:01:02 (requirements.txt: Because ...)"."""
+    since = time.strftime("%H:%M:%S", time.localtime(env.since)) if env.since else "?"
+    return f"Environment {name}: {env.state} since {since}" + (f" ({env.reason})" if env.reason else "")
 
 
 def status(
@@ -17,16 +26,20 @@ def status(
     rows = rt.status()
     password = None
     state = StateDir(rt.settings.state_dir)
+    env = envstate.read(envstate.state_file(rt.settings))
     if show_password and state.password_file.exists():
         password = state.password_file.read_text().strip()
     if json_out:
         payload = {"runtime": choice.name, "project": str(rt.settings.project_dir),
+                   "environment": env.summary() if env else None,
                    "services": [row.__dict__ for row in rows]}
         if show_password:
             payload["admin_password"] = password
         ui.print_json(payload)
         return
     ui.console.print(f"Project {rt.settings.project_dir} · runtime {choice.name}")
+    if env is not None:
+        ui.console.print(environment_line(rt.settings.spec.name, env), markup=False)
     ui.console.print(ui.status_table(rows))
     if show_password:
         ui.console.print(f"Airflow admin password: {password}" if password else

@@ -207,10 +207,19 @@ def _one_pass(s3, status: SyncStatus, known: dict, log: Callable[[str], None]) -
             log(f"  - {rel}")
 
 
+def _run_hook(hook: Callable[[object], object], s3, log: Callable[[str], None]) -> None:
+    try:
+        hook(s3)
+    except Exception as exc:  # keep syncing DAGs whatever the watcher hits
+        log(f"{_stamp(time.time())} environment check failed: {type(exc).__name__}: {exc}")
+
+
 def run_loop(settings: Settings, interval: float, stop_event: threading.Event, *,
              wake: threading.Event | None = None, target: Path | None = None,
-             status_path: Path | None = None, log: Callable[[str], None] = print, s3=None) -> SyncStatus:
-    """Pass, sleep `interval` (cut short by `wake`), repeat until stop_event is set."""
+             status_path: Path | None = None, log: Callable[[str], None] = print, s3=None,
+             after_pass: Callable[[object], object] | None = None) -> SyncStatus:
+    """Pass, sleep `interval` (cut short by `wake`), repeat until stop_event is set.
+    `after_pass(s3)` runs after each pass (the environment update watcher); its errors are logged."""
     from sandbox.runtime.state import StateDir
 
     spec = settings.spec
@@ -224,6 +233,8 @@ def run_loop(settings: Settings, interval: float, stop_event: threading.Event, *
         wake.clear()
         _one_pass(s3, status, known, log)
         write_status(status_path, status)
+        if after_pass is not None:
+            _run_hook(after_pass, s3, log)
         deadline = time.monotonic() + interval
         while not (stop_event.is_set() or wake.is_set()) and time.monotonic() < deadline:
             wake.wait(min(0.2, max(deadline - time.monotonic(), 0)))  # short slices: signals land

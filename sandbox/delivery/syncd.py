@@ -17,6 +17,7 @@ from pathlib import Path
 from sandbox.delivery import s3sync
 from sandbox.errors import SandboxError
 from sandbox.probes import bypass_proxy_for_loopback
+from sandbox.runtime import envstate, updates
 from sandbox.settings import load_settings
 
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda line: print(line, flush=True)  # noqa: E731
     log(f"dagsync: every {interval:g} s, s3://{settings.spec.bucket_name}/"
         f"{settings.spec.dag_s3_path.strip('/')} -> {args.target or 'Airflow dags folder'} (pid {os.getpid()})")
-    s3sync.run_loop(settings, interval, stop, wake=wake,
+    watcher = envstate.Watcher(settings, updates.spawn_update, log=log)  # MWAA's environment updates
+    s3sync.run_loop(settings, interval, stop, wake=wake, after_pass=watcher.check,
                     target=Path(args.target).resolve() if args.target else None, log=log)
     log("dagsync: stopped")
     return 0

@@ -12,11 +12,10 @@ from pathlib import Path
 from sandbox import startup as startup_script
 from sandbox.delivery.deploy import deploy_project
 from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
-from sandbox.mwaa.data import locate
 from sandbox.probes import wait_for
 from sandbox.proc import ProcessRecord, is_alive, runner, stop, tail
-from sandbox.runtime import preflight, sweep
-from sandbox.runtime.airflow_env import AirflowEnvironment, EnvironmentBuilder
+from sandbox.runtime import preflight, sweep, updates
+from sandbox.runtime.airflow_env import AirflowEnvironment
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
 from sandbox.runtime.native_airflow import AirflowSetup
 from sandbox.runtime.state import StateDir
@@ -44,6 +43,7 @@ class NativeRuntime(Runtime):
         self.airflow = AirflowSetup(settings, self.state, self.progress)
         self._env: AirflowEnvironment | None = None
         self._startup: startup_script.StartupResult | None = None
+        self.previous_env: Path | None = None  # what an environment update rolls back to
 
     # -- what runs ------------------------------------------------------------------------------
     def infra_specs(self) -> list[ProcessSpec]:
@@ -87,25 +87,16 @@ class NativeRuntime(Runtime):
 
     def prepare(self) -> None:
         self.state.ensure()
-        data = locate(self.settings.mwaa_data_dir, self.settings.cache_dir, self.settings.offline)
-        builder = EnvironmentBuilder(
-            data=data, requirements=self.airflow.requirements_text(), python=self.settings.python,
-            cache_dir=self.settings.cache_dir, offline=self.settings.offline,
-            progress=lambda msg: self.progress.step("airflow-env", msg))
-        # MWAA runs startup.sh before it installs requirements.txt
-        self._startup = startup_script.run_for_up(self.settings, self.state, builder.env_dir(), self.progress)
-        cached = builder.is_built()
-        self.progress.step("airflow-env", "checking the Airflow 2.9.2 environment")
-        started = time.monotonic()
-        self._env = builder.ensure()
-        link = self.state.root / "airflow-env"  # a stable path to the environment in use
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(self._env.path)
-        took = time.monotonic() - started
-        self.progress.done("airflow-env", "cached" if cached else f"built in {took:.0f} s")
-        for message in self._env.plan.messages:
-            self.progress.note(message)
+        updates.mark_creating(self.settings)
+        # The same install an environment update runs; `start` deploys these files to the bucket.
+        inputs = updates.Inputs(self.airflow.requirements_text())
+        try:
+            self._env, self._startup = updates.install_environment(self.settings, self.state, self.progress,
+                                                                   inputs)
+        except BaseException as exc:
+            updates.mark_create_failed(self.settings, exc)
+            raise
+        updates.link_environment(self.state, self._env.path)
         self._init_postgres()
 
     def _init_postgres(self) -> None:
@@ -139,18 +130,38 @@ class NativeRuntime(Runtime):
                 startup_script.publish(self.settings, self._startup)
             kafka.ensure_topics(self.settings)
             assert self._env is not None
-            env = self.airflow.process_env(self._env.path, self._startup.exported if self._startup else None)
-            self.airflow.initialise(self._env.path, env)
-            specs = airflow_service.processes(self.settings, self.state, self._env.path, env)
-            if "airflow-webserver" not in self.running():
-                # gunicorn refuses to start over a pid file left by a crash
-                (self.state.airflow_home / "airflow-webserver.pid").unlink(missing_ok=True)
-            self._start_group(specs, started)
-        except BaseException:
+            self._start_airflow(self._env.path, self._startup, started)
+            updates.mark_available(self.settings)
+        except BaseException as exc:
+            updates.mark_create_failed(self.settings, exc)
             self.progress.note("stopping what this run started")
             self._stop_names(started)
             raise
         return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
+
+    def _start_airflow(self, venv: Path, startup: startup_script.StartupResult | None,
+                       started: list[str]) -> None:
+        env = self.airflow.process_env(venv, startup.exported if startup else None)
+        self.airflow.initialise(venv, env)
+        specs = airflow_service.processes(self.settings, self.state, venv, env)
+        if "airflow-webserver" not in self.running():
+            # gunicorn refuses to start over a pid file left by a crash
+            (self.state.airflow_home / "airflow-webserver.pid").unlink(missing_ok=True)
+        self._start_group(specs, started)
+
+    def restart_airflow(self, venv: Path, startup: startup_script.StartupResult | None,
+                        before_start=None) -> None:
+        """An environment update: stop Airflow's processes, start them on `venv` with `startup`'s
+        exports (the rest of the sandbox keeps running)."""
+        link = self.state.root / "airflow-env"
+        self.previous_env = link.resolve() if link.exists() else None
+        self._stop_names(airflow_service.process_names(self.settings))
+        if before_start is not None:
+            before_start()
+        updates.link_environment(self.state, venv)
+        if startup is not None:
+            startup_script.publish(self.settings, startup)
+        self._start_airflow(venv, startup, [])
 
     def _deploy_and_sync(self, started: list[str]) -> None:
         """The emulator starts empty: deploy the project into the bucket, then start the S3 -> dags
@@ -211,6 +222,7 @@ class NativeRuntime(Runtime):
         self._stop_names(list(records))
         sweep.wait_gone(tree, 3.0)  # children of a stopped parent exit on their own first
         leftovers = sweep.kill_all(tree)
+        updates.forget(self.settings)
         if leftovers:
             self.progress.note(f"stopped {leftovers} leftover process(es) of this sandbox")
         return alive

@@ -124,3 +124,24 @@ def test_help_lists_commands(sandbox):
     assert result.code == 0
     for command in ("up", "status", "down", "reset", "logs", "config"):
         assert command in result.out
+
+
+def test_status_shows_the_environment_state_and_reason(sandbox, project):
+    import time
+
+    from sandbox.runtime import envstate
+
+    (project / "mwaa.yaml").write_text("Name: dsai-dev-mwaa\n")
+    since = time.mktime((2026, 1, 1, 12, 1, 2, 0, 0, -1))
+    envstate.write(project / ".sandbox" / "environment.json", envstate.EnvironmentState(
+        envstate.UPDATE_FAILED, "requirements.txt: Because pandas==1.3.0 conflicts", since))
+    payload = json.loads(sandbox("--project", str(project), "status", "--json").out)
+    assert payload["environment"] == {"state": "UPDATE_FAILED", "since": since,
+                                      "reason": "requirements.txt: Because pandas==1.3.0 conflicts"}
+    text = " ".join(sandbox("--project", str(project), "status").out.split())
+    assert ("Environment dsai-dev-mwaa: UPDATE_FAILED since 12:01:02 "
+            "(requirements.txt: Because pandas==1.3.0 conflicts)") in text
+
+
+def test_status_json_without_an_environment(sandbox, project):
+    assert json.loads(sandbox("--project", str(project), "status", "--json").out)["environment"] is None

@@ -235,3 +235,34 @@ def test_process_spec_pins_the_emulator_and_probes_the_status(proj, tmp_path, mo
     assert not outcome.ready and "NoSuchBucket" in outcome.detail
     path.write_text(_status(tmp_path, passes=1).read_text())
     assert spec.probe.check().ready
+
+
+def test_the_after_pass_hook_runs_each_pass_and_its_errors_do_not_stop_the_loop(proj, s3, tmp_path):
+    settings = load_settings(proj)
+    calls, lines = [], []
+
+    def hook(client):
+        calls.append(client)
+        raise RuntimeError("watcher broke")
+
+    stop = threading.Event()
+    thread = threading.Thread(target=s3sync.run_loop, args=(settings, 0.05, stop), daemon=True,
+                              kwargs={"target": tmp_path / "out", "log": lines.append, "s3": s3,
+                                      "after_pass": hook})
+    thread.start()
+    try:
+        assert _wait(lambda: len(calls) >= 2)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert calls[0] is s3
+    assert any("environment check failed: RuntimeError: watcher broke" in line for line in lines)
+
+
+def test_process_spec_pins_every_setting_for_the_update_process(proj, monkeypatch):
+    monkeypatch.setenv("SANDBOX_AIRFLOW_PORT", "18123")
+    settings = load_settings(proj)
+    env = dagsync.process(settings).command.env
+    assert env["SANDBOX_AIRFLOW_PORT"] == "18123"
+    assert env["SANDBOX_CACHE_DIR"] == str(settings.cache_dir) and env["SANDBOX_OFFLINE"] == "false"
+    assert load_settings(proj, environ=env) == settings  # the child resolves the same settings
