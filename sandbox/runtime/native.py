@@ -19,7 +19,7 @@ from sandbox.runtime.airflow_env import AirflowEnvironment
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
 from sandbox.runtime.native_airflow import AirflowSetup
 from sandbox.runtime.state import StateDir
-from sandbox.services import aws, dagsync, elasticsearch, kafka, noida, postgres
+from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida, postgres
 from sandbox.services import airflow as airflow_service
 from sandbox.services.base import Endpoint, ProcessSpec
 from sandbox.services.variables import template_variables
@@ -50,7 +50,8 @@ class NativeRuntime(Runtime):
         return [postgres.process(self.settings), noida.process(self.settings), aws.process(self.settings)]
 
     def process_names(self) -> list[str]:
-        return ["postgres", "noida", "aws", dagsync.NAME] + airflow_service.process_names(self.settings)
+        return (["postgres", "noida", "aws", dagsync.NAME] + airflow_service.process_names(self.settings)
+                + [logship.NAME])
 
     def endpoints(self) -> list[Endpoint]:
         s = self.settings
@@ -131,6 +132,7 @@ class NativeRuntime(Runtime):
             kafka.ensure_topics(self.settings)
             assert self._env is not None
             self._start_airflow(self._env.path, self._startup, started)
+            self._start_group([logship.process(self.settings)], started)
             updates.mark_available(self.settings)
         except BaseException as exc:
             updates.mark_create_failed(self.settings, exc)
@@ -267,11 +269,11 @@ class NativeRuntime(Runtime):
         process = "noida" if service in (kafka.NAME, elasticsearch.NAME) else service
         if process == "airflow":
             process = "airflow-webserver"
-        if process not in self.process_names():
+        if process not in self.process_names() and process != "environment-update":
             raise NotRunningError(f"no service named {service!r}",
                                   hint=f"choose one of {', '.join(self.log_services())}")
         return self.state.log_file(process)
 
     def log_services(self) -> list[str]:
         return (["postgres", "kafka", "elasticsearch", "aws", dagsync.NAME]
-                + airflow_service.process_names(self.settings))
+                + airflow_service.process_names(self.settings) + [logship.NAME, "environment-update"])

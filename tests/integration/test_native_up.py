@@ -87,7 +87,7 @@ def test_every_service_is_running_on_its_port(box):
     status = box.status()
     states = {s["service"]: s["state"] for s in status["services"]}
     assert set(states.values()) == {"running"}, states
-    assert states.keys() >= {"postgres", "kafka", "elasticsearch", "aws", "airflow-scheduler",
+    assert states.keys() >= {"postgres", "kafka", "elasticsearch", "aws", "dagsync", "logship", "airflow-scheduler",
                              "airflow-scheduler-2", "airflow-dag-processor", "airflow-triggerer",
                              "airflow-webserver"}
     for conn in psutil.net_connections(kind="tcp"):
@@ -208,6 +208,25 @@ def test_task_logs_go_to_cloudwatch_and_read_back_through_the_api(box):
     text = urlopen(request, timeout=10).read().decode()
     assert "Reading remote log from Cloudwatch log_group: airflow-it-env-Task" in text
     assert "Task exited with return code 0" in text or "Marking task as SUCCESS" in text
+
+
+def test_component_logs_are_shipped_to_their_groups(box):
+    logs = aws(box, "logs")
+    deadline = time.monotonic() + 60
+    while True:
+        streams = {g: [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=f"airflow-it-env-{g}")["logStreams"]]
+                   for g in ("Scheduler", "WebServer", "DAGProcessing")}
+        ok = (any(n.startswith("scheduler_") for n in streams["Scheduler"])
+              and any(n.startswith("triggerer_") for n in streams["Scheduler"])
+              and any(n.startswith("webserver_") for n in streams["WebServer"])
+              and "scheduler_it_probe.py.log" in streams["DAGProcessing"])
+        if ok or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert ok, streams
+    events = logs.get_log_events(logGroupName="airflow-it-env-DAGProcessing",
+                                 logStreamName="scheduler_it_probe.py.log")["events"]
+    assert any("it_probe.py" in e["message"] for e in events)
 
 
 def test_down_leaves_nothing_then_up_reuses_the_environment(box):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 SERVICES = ["postgres", "kafka", "elasticsearch", "aws", "dagsync", "airflow-scheduler", "airflow-scheduler-2",
-            "airflow-dag-processor", "airflow-triggerer", "airflow-webserver"]
+            "airflow-dag-processor", "airflow-triggerer", "airflow-webserver", "logship"]
 
 
 @pytest.fixture(autouse=True)
