@@ -229,6 +229,49 @@ def test_component_logs_are_shipped_to_their_groups(box):
     assert any("it_probe.py" in e["message"] for e in events)
 
 
+FAILING_DAG = '''
+"""it_fails: one task that raises. Expected outcome: the run fails; its log is in CloudWatch."""
+import pendulum
+from airflow.decorators import dag, task
+
+@dag(dag_id="it_fails", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def it_fails():
+    @task(retries=0)
+    def explode():
+        raise ValueError("boom from it_fails")
+    explode()
+
+it_fails()
+'''
+
+
+def test_insights_filter_and_stats_find_the_failed_task(box):
+    (box.project / "dags" / "it_fails.py").write_text(FAILING_DAG)
+    box.run("deploy", check=True)
+    deadline = time.monotonic() + 120
+    while not any(d["dag_id"] == "it_fails" for d in api(box, "GET", "/dags")["dags"]):
+        assert time.monotonic() < deadline, "it_fails never appeared"
+        time.sleep(2)
+    api(box, "PATCH", "/dags/it_fails", {"is_paused": False})
+    run_id = api(box, "POST", "/dags/it_fails/dagRuns", {})["dag_run_id"]
+    deadline = time.monotonic() + 180
+    while (state := api(box, "GET", f"/dags/it_fails/dagRuns/{run_id}")["state"]) not in ("success", "failed"):
+        assert time.monotonic() < deadline, "it_fails never finished"
+        time.sleep(2)
+    assert state == "failed"
+    logs = aws(box, "logs")
+    [stream] = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="airflow-it-env-Task")["logStreams"]
+                if s["logStreamName"].startswith("dag_id=it_fails/")]
+    raw = [e["message"] for e in logs.get_log_events(logGroupName="airflow-it-env-Task", logStreamName=stream)["events"]]
+    expected_errors = sum("boom from it_fails" in m for m in raw)  # counted by hand, not by the evaluator
+    assert expected_errors >= 1
+    query = ('filter @logStream like /it_fails/ and @message like "boom from it_fails" '
+             "| stats count(*) as errors by @logStream")
+    done = box.run("logs", "insights", query, "--group", "Task", "--json", check=True)
+    rows = json.loads(done.stdout)["results"]
+    assert rows == [{"@logStream": stream, "errors": str(expected_errors)}]
+
+
 def test_down_leaves_nothing_then_up_reuses_the_environment(box):
     pids = [s["pid"] for s in box.status()["services"] if s["pid"]]
     family = []
