@@ -67,6 +67,17 @@ def env_var(name: str) -> str:
     return f"SANDBOX_{name.upper()}"
 
 
+def as_env(settings: Settings) -> dict[str, str]:
+    """Every resolved setting as its SANDBOX_* variable (runtime excepted: a helper process the
+    native runtime starts is native), so a child process resolves exactly the same settings."""
+    pinned = {}
+    for name in _CONVERTERS:
+        value = getattr(settings, name)
+        if name != "runtime" and value is not None:
+            pinned[env_var(name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return pinned
+
+
 def load_settings(project_dir: Path, environ: Mapping[str, str] | None = None,
                   overrides: Mapping[str, Any] | None = None) -> Settings:
     """Resolve settings for a project. `overrides` (CLI flags) win over everything."""

@@ -198,13 +198,10 @@ def find_pitfalls(project_dir: Path, lay: Layout, ignore_syntax: str = "regexp")
 # -- talking to the bucket ----------------------------------------------------------------------
 def s3_client(settings: Settings):
     """An S3 client on the emulator that fails fast when nothing answers."""
-    import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=3, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
-    return boto3.client("s3", endpoint_url=aws.url(settings), region_name=settings.aws_region,
-                        aws_access_key_id=aws.ACCESS_KEY, aws_secret_access_key=aws.SECRET_KEY,
-                        config=config)
+    return aws.client(settings, "s3", config=config)
 
 
 def ensure_reachable(s3, settings: Settings, bucket: str) -> None:

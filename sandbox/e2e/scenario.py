@@ -160,7 +160,7 @@ class Scenario:
         run_id = self.api.trigger(dag_id, conf)
         state = self.api.wait_run(dag_id, run_id, self.options.run_timeout)
         if state != "success":
-            raise E2EError(f"{dag_id} run {run_id} ended {state}", hint=f"see the task log below",
+            raise E2EError(f"{dag_id} run {run_id} ended {state}", hint="see the task log below",
                            details=self._failed_task_logs(dag_id, run_id))
         self.progress.done(dag_id, f"succeeded in {time.monotonic() - started:.1f} s")
         tasks = self.api.task_instances(dag_id, run_id)

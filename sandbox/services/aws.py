@@ -40,11 +40,11 @@ def client_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def client(settings: Settings, service: str, region: str | None = None):
+def client(settings: Settings, service: str, region: str | None = None, config=None):
     import boto3
 
     return boto3.client(service, endpoint_url=url(settings), region_name=region or settings.aws_region,
-                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, config=config)
 
 
 def process(settings: Settings) -> ProcessSpec:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sandbox.probes import Probe
 from sandbox.proc import Command
+from sandbox.settings import Settings, as_env
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,12 @@ class ProcessSpec:
     probe: Probe
     provides: tuple[str, ...]  # the services it serves (noida-db serves kafka and elasticsearch)
     stop_grace: float = 15.0
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment of a sandbox helper process (dagsync, logship): it resolves its Settings
+    again, so every resolved value is pinned (env wins over mwaa.yaml; CLI overrides survive)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(as_env(settings))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

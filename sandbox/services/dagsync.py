@@ -6,18 +6,13 @@ pass written by the running process (a file left by an earlier run does not coun
 
 from __future__ import annotations
 
-import os
 import sys
 
 from sandbox.delivery import s3sync
 from sandbox.probes import CallableProbe
 from sandbox.proc import Command
-from sandbox.services.base import ProcessSpec
-from sandbox.settings import Settings, env_var
-
-SETTING_NAMES = ("host", "aws_region", "python", "airflow_port", "postgres_port", "kafka_port",
-                 "elasticsearch_port", "aws_port", "mwaa_data_dir", "cache_dir", "start_timeout",
-                 "startup_timeout", "dag_sync_interval", "offline")
+from sandbox.services.base import ProcessSpec, child_env
+from sandbox.settings import Settings
 
 NAME = "dagsync"
 
@@ -31,23 +26,11 @@ def _first_pass_done(settings: Settings) -> None:
         raise RuntimeError("no completed pass yet" + (f"; last error: {error}" if error else ""))
 
 
-def pinned_settings(settings: Settings) -> dict[str, str]:
-    """Every resolved setting as its SANDBOX_* variable (runtime excepted: the child is native)."""
-    pinned = {}
-    for name in SETTING_NAMES:
-        value = getattr(settings, name)
-        if value is not None:
-            pinned[env_var(name)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return pinned
-
-
 def process(settings: Settings, interval: float | None = None) -> ProcessSpec:
     # The child resolves its Settings again: pin what it must agree on through the environment,
     # which wins over mwaa.yaml (command-line overrides of the parent would otherwise be lost).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # All of them: an environment update (started by this process) restarts Airflow with them.
-    env.update(pinned_settings(settings))
-    env["PYTHONUNBUFFERED"] = "1"
+    env = child_env(settings)
     seconds = interval if interval is not None else settings.dag_sync_interval
     cmd = Command.of(sys.executable, "-m", "sandbox.delivery.syncd", "--project", settings.project_dir,
                      "--interval", f"{seconds:g}", env=env)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
 from sandbox.probes import CallableProbe
 from sandbox.proc import Command
-from sandbox.services.base import ProcessSpec
+from sandbox.services.base import ProcessSpec, child_env
 from sandbox.settings import Settings
 
 NAME = "logship"
@@ -22,10 +21,7 @@ def _first_pass_done(settings: Settings, since: float) -> None:
 
 
 def process(settings: Settings) -> ProcessSpec:
-    # The child resolves its settings again: pin the emulator's address through the environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"SANDBOX_HOST": settings.host, "SANDBOX_AWS_PORT": str(settings.aws_port),
-                "SANDBOX_AWS_REGION": settings.aws_region, "PYTHONUNBUFFERED": "1"})
+    env = child_env(settings)
     since = time.time()
     cmd = Command.of(sys.executable, "-m", "sandbox.logship", "--project", settings.project_dir, env=env)
     probe = CallableProbe("a first log shipping pass", lambda: _first_pass_done(settings, since))

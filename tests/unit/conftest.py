@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,24 @@ def spec_writer(project):
         return project
 
     return write
+
+
+@pytest.fixture
+def versioned_bucket(monkeypatch):
+    """`with versioned_bucket(name) as s3:` moto's in-process S3 with one versioned bucket."""
+    return lambda bucket: _mocked_versioned_bucket(monkeypatch, bucket)
+
+
+@contextmanager
+def _mocked_versioned_bucket(monkeypatch, bucket: str):
+    """moto's in-process S3 with one versioned bucket (no emulator, no endpoint override)."""
+    from moto import mock_aws
+    import boto3
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        client.create_bucket(Bucket=bucket)
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        yield client

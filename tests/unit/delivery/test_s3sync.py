@@ -20,16 +20,8 @@ BUCKET = "sync-bucket"
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    from moto import mock_aws
-    import boto3
-
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-        client.create_bucket(Bucket=BUCKET)
-        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+def s3(versioned_bucket):
+    with versioned_bucket(BUCKET) as client:
         yield client
 
 
