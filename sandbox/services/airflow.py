@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.mwaa.logs import log_group
@@ -36,15 +37,46 @@ def endpoint(settings: Settings) -> Endpoint:
     return Endpoint(NAME, url(settings), f"web UI and REST API /api/v1 (user {ADMIN_USER})")
 
 
-def _owned_options(settings: Settings, state: StateDir) -> dict[str, str]:
+@dataclass(frozen=True)
+class Addresses:
+    """How Airflow reaches the other services: the host's ports natively, service names (and
+    the broker's fixed address) on the compose network."""
+
+    db_url: str
+    kafka_bootstrap: str
+    es_host: str
+    es_port: int
+    aws_url: str
+
+
+def host_addresses(settings: Settings) -> Addresses:
+    return Addresses(postgres.sqlalchemy_url(settings), kafka.bootstrap_servers(settings),
+                     settings.host, settings.elasticsearch_port, aws.url(settings))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where Airflow's files live, what its web server binds, and its Addresses."""
+
+    airflow_home: str
+    reach: Addresses
+    bind_host: str
+    web_port: int
+
+
+def native_placement(settings: Settings, state: StateDir) -> Placement:
+    return Placement(str(state.airflow_home), host_addresses(settings), settings.host, settings.airflow_port)
+
+
+def _owned_options(settings: Settings, state: StateDir, where: Placement) -> dict[str, str]:
     """What the sandbox itself must decide: paths, ports, keys, auth."""
     return {
-        "database.sql_alchemy_conn": postgres.sqlalchemy_url(settings),
-        "core.dags_folder": str(state.dags_folder),
-        "core.plugins_folder": str(state.airflow_home / "plugins"),
-        "logging.base_log_folder": str(state.airflow_home / "logs"),
-        "webserver.web_server_host": settings.host,
-        "webserver.web_server_port": str(settings.airflow_port),
+        "database.sql_alchemy_conn": where.reach.db_url,
+        "core.dags_folder": f"{where.airflow_home}/dags",
+        "core.plugins_folder": f"{where.airflow_home}/plugins",
+        "logging.base_log_folder": f"{where.airflow_home}/logs",
+        "webserver.web_server_host": where.bind_host,
+        "webserver.web_server_port": str(where.web_port),
         "webserver.base_url": url(settings),
         "webserver.secret_key": state.stored_secret("webserver-secret",
                                                     lambda: base64.b64encode(os.urandom(24)).decode()),
@@ -69,12 +101,15 @@ def task_log_options(settings: Settings) -> dict[str, str]:
             "logging.logging_level": task_logs.level}
 
 
-def config_layers(settings: Settings, state: StateDir) -> tuple[dict, dict, dict]:
+def config_layers(settings: Settings, state: StateDir,
+                  where: Placement | None = None) -> tuple[dict, dict, dict]:
     """MWAA's order: (defaults the user may override, AirflowConfigurationOptions, fixed values).
     A startup script's exports go between the first two, as on MWAA."""
     derived = derive(settings.spec)
+    where = where or native_placement(settings, state)
     user = {k: v for k, v in settings.spec.airflow_configuration_options.items() if k not in derived.ignored}
-    fixed = {**{k: derived.options[k] for k in (*MWAA_FORCED, "core.executor")}, **_owned_options(settings, state)}
+    fixed = {**{k: derived.options[k] for k in (*MWAA_FORCED, "core.executor")},
+             **_owned_options(settings, state, where)}
     overridable = {**SANDBOX_DEFAULTS, **{k: v for k, v in derived.options.items() if k not in user and k not in fixed}}
     return overridable, user, fixed
 
@@ -95,32 +130,39 @@ def _as_env(options: dict[str, str]) -> dict[str, str]:
 
 def environment(settings: Settings, state: StateDir, venv: Path,
                 extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The full environment of every Airflow process. `extra`: what the startup script exported
-    (protected variables already removed); MWAA's layering decides what wins."""
+    """The full environment of every native Airflow process: ours minus Airflow/AWS/venv
+    variables, plus the sandbox's (see `airflow_variables`)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW", "AWS_", "VIRTUAL_ENV", "PYTHONPATH"))}
-    overridable, user, fixed = config_layers(settings, state)
-    env.update(_as_env(overridable))
-    env.update(extra or {})
-    env.update(_as_env(user))
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
-    env["AIRFLOW_HOME"] = str(state.airflow_home)
+    env.update(airflow_variables(settings, state, native_placement(settings, state), extra))
+    return env
+
+
+def airflow_variables(settings: Settings, state: StateDir, where: Placement,
+                      extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What the sandbox sets for Airflow on either runtime. `extra`: what the startup script
+    exported (protected variables already removed); MWAA's layering decides what wins."""
+    overridable, user, fixed = config_layers(settings, state, where)
+    env = _as_env(overridable)
+    env.update(extra or {})
+    env.update(_as_env(user))
+    env["AIRFLOW_HOME"] = where.airflow_home
     env.update(mwaa_variables(settings.spec))
-    env.update(aws.client_env(settings))
-    env.update(connections(settings))
+    env.update(aws.client_env(settings, where.reach.aws_url))
+    env.update(connections(settings, where.reach))
     env.update(_as_env(fixed))
     return env
 
 
-def connections(settings: Settings) -> dict[str, str]:
+def connections(settings: Settings, reach: Addresses | None = None) -> dict[str, str]:
     """kafka_default and elasticsearch_default as AIRFLOW_CONN_* variables: always the current
-    ports, no database write. DAGs read endpoints from these, never from hosts in code."""
-    kafka_conn = {"conn_type": "kafka", "extra": {"bootstrap.servers": kafka.bootstrap_servers(settings)}}
-    es_conn = {"conn_type": "elasticsearch", "host": settings.host, "port": settings.elasticsearch_port,
-               "schema": "http"}
-    aws_conn = {"conn_type": "aws", "extra": {"endpoint_url": aws.url(settings),
-                                              "region_name": settings.aws_region}}
+    addresses, no database write. DAGs read endpoints from these, never from hosts in code."""
+    reach = reach or host_addresses(settings)
+    kafka_conn = {"conn_type": "kafka", "extra": {"bootstrap.servers": reach.kafka_bootstrap}}
+    es_conn = {"conn_type": "elasticsearch", "host": reach.es_host, "port": reach.es_port, "schema": "http"}
+    aws_conn = {"conn_type": "aws", "extra": {"endpoint_url": reach.aws_url, "region_name": settings.aws_region}}
     return {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn),
             "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(kafka_conn),
             "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(es_conn)}

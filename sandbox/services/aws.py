@@ -29,10 +29,11 @@ def endpoint(settings: Settings) -> Endpoint:
     return Endpoint(NAME, url(settings), "S3, CloudWatch Logs, Secrets Manager, KMS, IAM, STS (moto)")
 
 
-def client_env(settings: Settings) -> dict[str, str]:
-    """Variables that send any boto3 client, in any region, to the emulator."""
+def client_env(settings: Settings, endpoint_url: str | None = None) -> dict[str, str]:
+    """Variables that send any boto3 client, in any region, to the emulator (at `endpoint_url`
+    when it is not the host's address, e.g. from a container)."""
     return {
-        "AWS_ENDPOINT_URL": url(settings),
+        "AWS_ENDPOINT_URL": endpoint_url or url(settings),
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_DEFAULT_REGION": settings.aws_region,
