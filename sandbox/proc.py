@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from sandbox.errors import CommandFailed, ToolMissingError
 
@@ -92,6 +93,34 @@ class Runner:
         except subprocess.TimeoutExpired as exc:
             raise CommandFailed(f"{cmd.display()} did not finish within {cmd.timeout:.0f} s") from exc
         return Result(cmd, done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+    def stream(self, cmd: Command, on_line: Callable[[str], None]) -> Result:
+        """Run to completion, handing each output line (stdout and stderr merged) to on_line as
+        it comes: progress for long steps (image builds, `compose up`)."""
+        started = time.monotonic()
+        deadline = started + cmd.timeout if cmd.timeout else None
+        try:
+            child = subprocess.Popen(list(cmd.argv), env=cmd.env, cwd=cmd.cwd, text=True,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, **_identity(cmd.user))
+        except FileNotFoundError as exc:
+            raise ToolMissingError(f"{cmd.argv[0]} not found", hint="check the installation") from exc
+        lines: list[str] = []
+        timer = threading.Timer(cmd.timeout, child.kill) if cmd.timeout else None
+        if timer:
+            timer.start()
+        try:
+            for line in child.stdout:  # type: ignore[union-attr]
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+            child.wait()
+        finally:
+            if timer:
+                timer.cancel()
+        if deadline and time.monotonic() >= deadline and child.returncode != 0:
+            raise CommandFailed(f"{cmd.display()} did not finish within {cmd.timeout:.0f} s",
+                                details="".join(lines[-15:]) or None)
+        return Result(cmd, child.returncode, "".join(lines), "", time.monotonic() - started)
 
     def spawn(self, cmd: Command, log_path: Path) -> ProcessRecord:
         """Start a long-running process in its own session, output appended to log_path."""

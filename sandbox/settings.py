@@ -13,6 +13,7 @@ from sandbox.errors import ConfigError
 from sandbox.mwaa.spec import EnvironmentSpec, load_spec
 
 RUNTIMES = ("auto", "native", "compose")
+AWS_EMULATORS = ("moto", "localstack")  # the compose runtime's AWS image when pulling from a registry
 
 
 def _default_cache_dir() -> Path:
@@ -39,6 +40,11 @@ class Settings:
     startup_timeout: float = 300.0  # the startup script's limit: MWAA's 5 minutes
     dag_sync_interval: float = 30.0  # seconds between S3 -> dags passes, as on MWAA
     offline: bool = False  # never reach a package index
+    # The compose runtime's own settings.
+    offline_images: bool = False  # build every image from local sources (no container registry)
+    compose_subnet: str = "172.28.83.0/24"  # the compose network; the broker gets a fixed address in it
+    ulimit_nofile: int = 20000  # containers' open-file limit (some hosts cannot go higher)
+    aws_emulator: str = "moto"  # registry images only: moto's server image or LocalStack community
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -56,6 +62,7 @@ _CONVERTERS = {
     "elasticsearch_port": int, "aws_port": int,
     "mwaa_data_dir": Path, "cache_dir": Path,
     "start_timeout": float, "startup_timeout": float, "dag_sync_interval": float, "offline": "bool",
+    "offline_images": "bool", "compose_subnet": str, "ulimit_nofile": int, "aws_emulator": str,
 }
 
 
@@ -147,7 +154,26 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"{name} and {seen[port]} are both set to {port}",
                               hint=f"give one of them another port with {env_var(name)}")
         seen[port] = name
+    _validate_compose(settings)
     for name in ("start_timeout", "startup_timeout", "dag_sync_interval"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds",
                               hint=f"set {env_var(name)} to e.g. 30")
+
+
+def _validate_compose(settings: Settings) -> None:
+    import ipaddress
+
+    try:
+        subnet = ipaddress.ip_network(settings.compose_subnet)
+    except ValueError:
+        subnet = None
+    if subnet is None or subnet.version != 4 or subnet.num_addresses < 16:
+        raise ConfigError(f"compose_subnet {settings.compose_subnet!r} is not an IPv4 network of 16+ addresses",
+                          hint=f"set {env_var('compose_subnet')} to e.g. 172.28.83.0/24")
+    if settings.aws_emulator not in AWS_EMULATORS:
+        raise ConfigError(f"aws_emulator {settings.aws_emulator!r} is not one of {', '.join(AWS_EMULATORS)}",
+                          hint=f"set {env_var('aws_emulator')}")
+    if not 1024 <= settings.ulimit_nofile <= 1048576:
+        raise ConfigError(f"ulimit_nofile {settings.ulimit_nofile} is outside 1024-1048576",
+                          hint=f"set {env_var('ulimit_nofile')} to e.g. 20000")

@@ -253,3 +253,23 @@ def test_stop_does_not_signal_a_bare_pid_once_gone(spawned, monkeypatch):
     monkeypatch.setattr(os, "kill", lambda pid, sig: bare_kills.append((pid, sig)))
     assert stop(record, grace=5.0) is False
     assert (record.pid, signal.SIGKILL) not in bare_kills
+
+
+def test_stream_hands_over_each_line_in_order():
+    seen = []
+    result = Runner().stream(Command.of(sys.executable, "-c",
+                                        "import sys; print('one'); print('two', file=sys.stderr); sys.exit(3)"),
+                             seen.append)
+    assert seen == ["one", "two"]
+    assert result.returncode == 3 and result.stdout == "one\ntwo\n"
+
+
+def test_stream_timeout_kills_and_raises():
+    with pytest.raises(CommandFailed, match="did not finish within 1 s"):
+        Runner().stream(Command.of(sys.executable, "-c", "import time; print('x', flush=True); time.sleep(30)",
+                                   timeout=1), lambda line: None)
+
+
+def test_stream_missing_binary():
+    with pytest.raises(ToolMissingError):
+        Runner().stream(Command.of("/nonexistent/tool"), lambda line: None)

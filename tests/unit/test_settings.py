@@ -162,3 +162,25 @@ def test_absolute_and_home_paths(project, tmp_path):
 def test_spec_is_attached(spec_writer):
     settings = settings_for(spec_writer("Name: team-env\n"))
     assert settings.spec.name == "team-env"
+
+
+def test_compose_settings_defaults_and_env(project):
+    settings = settings_for(project)
+    assert (settings.offline_images, settings.compose_subnet, settings.ulimit_nofile,
+            settings.aws_emulator) == (False, "172.28.83.0/24", 20000, "moto")
+    changed = settings_for(project, {"SANDBOX_OFFLINE_IMAGES": "yes", "SANDBOX_COMPOSE_SUBNET": "10.9.8.0/24",
+                                     "SANDBOX_ULIMIT_NOFILE": "4096", "SANDBOX_AWS_EMULATOR": "localstack"})
+    assert (changed.offline_images, changed.compose_subnet, changed.ulimit_nofile,
+            changed.aws_emulator) == (True, "10.9.8.0/24", 4096, "localstack")
+
+
+@pytest.mark.parametrize("name,value,words", [
+    ("SANDBOX_COMPOSE_SUBNET", "10.9.8.0/30", "compose_subnet '10.9.8.0/30' is not an IPv4 network"),
+    ("SANDBOX_COMPOSE_SUBNET", "not-a-net", "compose_subnet 'not-a-net'"),
+    ("SANDBOX_AWS_EMULATOR", "minio", "aws_emulator 'minio' is not one of moto, localstack"),
+    ("SANDBOX_ULIMIT_NOFILE", "100", "ulimit_nofile 100 is outside"),
+])
+def test_bad_compose_settings(project, name, value, words):
+    error = config_error(project, {name: value})
+    assert str(error).startswith(words)
+    assert name in error.hint
