@@ -154,6 +154,9 @@ class SyncStatus:
     errors: int = 0
     last_error: str | None = None
     last_error_at: float | None = None
+    # Written by the compose runtime's sidecar: its pid means nothing on the host, so clients ask
+    # for a pass through the request file instead of a signal.
+    container: bool = False
 
 
 def write_status(path: Path, status: SyncStatus) -> None:
@@ -214,17 +217,31 @@ def _run_hook(hook: Callable[[object], object], s3, log: Callable[[str], None]) 
         log(f"{_stamp(time.time())} environment check failed: {type(exc).__name__}: {exc}")
 
 
+def request_file(status_path: Path) -> Path:
+    return status_path.with_suffix(".request")
+
+
+def _requested(status_path: Path) -> bool:
+    """A client left a request file (the container case): consume it."""
+    try:
+        request_file(status_path).unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
 def run_loop(settings: Settings, interval: float, stop_event: threading.Event, *,
              wake: threading.Event | None = None, target: Path | None = None,
              status_path: Path | None = None, log: Callable[[str], None] = print, s3=None,
-             after_pass: Callable[[object], object] | None = None) -> SyncStatus:
+             after_pass: Callable[[object], object] | None = None, container: bool = False) -> SyncStatus:
     """Pass, sleep `interval` (cut short by `wake`), repeat until stop_event is set.
     `after_pass(s3)` runs after each pass (the environment update watcher); its errors are logged."""
     from sandbox.runtime.state import StateDir
 
     spec = settings.spec
     status = SyncStatus(os.getpid(), start_ticks(os.getpid()) or 0, time.time(), interval, spec.bucket_name,
-                        dag_prefix(spec.dag_s3_path), str(target or StateDir(settings.state_dir).dags_folder))
+                        dag_prefix(spec.dag_s3_path), str(target or StateDir(settings.state_dir).dags_folder),
+                        container=container)
     status_path = status_path or status_file(settings)
     s3 = s3 or s3_client(settings)
     known: dict[str, tuple[str, str]] = {}
@@ -238,13 +255,19 @@ def run_loop(settings: Settings, interval: float, stop_event: threading.Event, *
         deadline = time.monotonic() + interval
         while not (stop_event.is_set() or wake.is_set()) and time.monotonic() < deadline:
             wake.wait(min(0.2, max(deadline - time.monotonic(), 0)))  # short slices: signals land
+            if _requested(status_path):
+                wake.set()
     return status
 
 
 # -- for clients (the probe, e2e) ---------------------------------------------------------------
 def request_pass(status_path: Path) -> bool:
-    """Ask the running sync loop for a pass now (SIGUSR1). False if none is running."""
+    """Ask the running sync loop for a pass now (SIGUSR1, or the request file for a loop in a
+    container). False if none is running."""
     status = read_status(status_path)
+    if status and status.get("container"):
+        request_file(status_path).touch()
+        return True
     if not is_live(status):
         return False
     try:

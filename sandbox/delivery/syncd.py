@@ -28,6 +28,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=None,
                         help="seconds between passes (default: the dag_sync_interval setting)")
     parser.add_argument("--target", default=None, help="the dags folder (default .sandbox/airflow/dags)")
+    parser.add_argument("--container", action="store_true",
+                        help="run as the compose runtime's sidecar: requests come as a file, and "
+                             "environment updates are left to `sandbox up`")
     return parser.parse_args(argv)
 
 
@@ -49,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda line: print(line, flush=True)  # noqa: E731
     log(f"dagsync: every {interval:g} s, s3://{settings.spec.bucket_name}/"
         f"{settings.spec.dag_s3_path.strip('/')} -> {args.target or 'Airflow dags folder'} (pid {os.getpid()})")
-    watcher = envstate.Watcher(settings, updates.spawn_update, log=log)  # MWAA's environment updates
-    s3sync.run_loop(settings, interval, stop, wake=wake, after_pass=watcher.check,
-                    target=Path(args.target).resolve() if args.target else None, log=log)
+    # MWAA's environment updates restart native processes; a container is re-created by `up`.
+    watcher = None if args.container else envstate.Watcher(settings, updates.spawn_update, log=log)
+    s3sync.run_loop(settings, interval, stop, wake=wake, after_pass=watcher.check if watcher else None,
+                    target=Path(args.target).resolve() if args.target else None, log=log,
+                    container=args.container)
     log("dagsync: stopped")
     return 0
 

@@ -258,3 +258,24 @@ def test_process_spec_pins_every_setting_for_the_update_process(proj, monkeypatc
     assert env["SANDBOX_AIRFLOW_PORT"] == "18123"
     assert env["SANDBOX_CACHE_DIR"] == str(settings.cache_dir) and env["SANDBOX_OFFLINE"] == "false"
     assert load_settings(proj, environ=env) == settings  # the child resolves the same settings
+
+
+def test_a_container_loop_is_asked_through_the_request_file(proj, s3, tmp_path):
+    settings = load_settings(proj)
+    stop, wake = threading.Event(), threading.Event()
+    thread = threading.Thread(target=s3sync.run_loop, args=(settings, 60.0, stop),
+                              kwargs={"wake": wake, "target": tmp_path / "out", "log": lambda line: None,
+                                      "s3": s3, "container": True}, daemon=True)
+    thread.start()
+    path = s3sync.status_file(settings)
+    try:
+        assert _wait(lambda: (s3sync.read_status(path) or {}).get("passes") == 1)
+        assert s3sync.read_status(path)["container"] is True
+        put(s3, "dags/c.py", "c")
+        assert s3sync.request_pass(path) is True  # no signal: the pid is the container's
+        assert _wait(lambda: (s3sync.read_status(path) or {}).get("passes") == 2)
+        assert s3sync.read_status(path)["last_copied"] == ["c.py"]
+        assert not s3sync.request_file(path).exists()  # consumed
+    finally:
+        stop.set()
+        thread.join(5)
