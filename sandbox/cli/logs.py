@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import typer
 
 from sandbox.cli import ui
-from sandbox.proc import tail
 
 
 def logs(
@@ -18,27 +15,15 @@ def logs(
     json_out: bool = typer.Option(False, "--json", help="print the lines as JSON"),
 ) -> None:
     rt, _ = ctx.obj.runtime()
-    path = rt.log_path(service)
+    text = rt.log_lines(service, lines)
     if json_out:
-        text = tail(path, lines) if path.exists() else ""
-        ui.print_json({"service": service, "path": str(path), "lines": text.splitlines()})
+        ui.print_json({"service": service, "runtime": rt.name, "lines": text})
         return
-    if not path.exists():
-        ui.console.print(f"No log yet for {service} ({path}).")
-        raise typer.Exit(0 if not follow else 1)
-    text = tail(path, lines)
+    if not text and not follow:
+        ui.console.print(f"No log yet for {service}.")
+        return
     if text:
-        print(text)
+        print("\n".join(text))
     if follow:
-        _follow(path)
-
-
-def _follow(path) -> None:
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        while True:
-            chunk = fh.read()
-            if chunk:
-                print(chunk.decode("utf-8", "replace"), end="", flush=True)
-            else:
-                time.sleep(0.5)
+        for line in rt.follow_logs(service):
+            print(line, flush=True)

@@ -10,10 +10,12 @@ from sandbox.cli import ui
 def up(
     ctx: typer.Context,
     runtime: str = typer.Option(None, "--runtime", "-r", help="native, compose or auto (default auto)"),
+    offline_images: bool = typer.Option(None, "--offline-images",
+                                        help="compose: build every image from local sources (no registry)"),
     json_out: bool = typer.Option(False, "--json", help="print the endpoints as JSON"),
 ) -> None:
     progress = ui.ConsoleProgress()
-    rt, choice = ctx.obj.runtime(progress, runtime=runtime)
+    rt, choice = ctx.obj.runtime(progress, runtime=runtime, offline_images=offline_images)
     progress.note(f"runtime: {choice.name} ({choice.reason})")
     report = rt.up()
     (rt.settings.state_dir / "runtime").write_text(choice.name + "\n")

@@ -93,8 +93,28 @@ class Runtime(ABC):
     @abstractmethod
     def log_path(self, service: str): ...
 
+    def log_lines(self, service: str, lines: int) -> list[str]:
+        """The last `lines` lines of a service's log (from its log file by default)."""
+        from sandbox.proc import tail
+
+        path = self.log_path(service)
+        return tail(path, lines).splitlines() if path.exists() else []
+
     def follow_logs(self, service: str) -> Iterator[str]:
-        raise NotSupportedInRuntime(f"following logs is not supported by the {self.name} runtime")
+        """New lines of a service's log as they come (tailing its log file by default)."""
+        import time
+
+        path = self.log_path(service)
+        while not path.exists():
+            time.sleep(0.5)
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            while True:
+                chunk = fh.readline()
+                if chunk:
+                    yield chunk.decode("utf-8", "replace").rstrip("\n")
+                else:
+                    time.sleep(0.5)
 
     def exec(self, service: str, argv: list[str]):
         raise NotSupportedInRuntime(f"exec is not supported by the {self.name} runtime")

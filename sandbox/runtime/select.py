@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.proc import Command, runner
 from sandbox.runtime.base import Progress, Runtime
 from sandbox.settings import Settings
-
-COMPOSE_AVAILABLE = False  # the compose backend is not built yet
 
 
 @dataclass(frozen=True)
@@ -17,19 +14,15 @@ class Choice:
     reason: str
 
 
-def docker_engine_answers() -> bool:
-    try:
-        return runner.run(Command.of("docker", "info", "--format", "{{.ServerVersion}}", timeout=5)).ok
-    except Exception:  # no docker CLI, a hung engine: either way, no engine
-        return False
-
-
 def choose(settings: Settings) -> Choice:
+    from sandbox.runtime.compose import engine
+
     if settings.runtime != "auto":
         return Choice(settings.runtime, f"chosen by {settings.sources.get('runtime', 'default')}")
-    if COMPOSE_AVAILABLE and docker_engine_answers():
-        return Choice("compose", "a Docker engine answers")
-    return Choice("native", "the embedded default (no Docker needed)")
+    version = engine.engine_version(timeout=5)
+    if version is not None:
+        return Choice("compose", f"auto: Docker engine {version} answers")
+    return Choice("native", "auto: no Docker engine answers, so the embedded default")
 
 
 def make_runtime(settings: Settings, progress: Progress | None = None) -> tuple[Runtime, Choice]:

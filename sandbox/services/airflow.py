@@ -178,12 +178,19 @@ _DAG_PROCESSOR_SHIM = ("import multiprocessing.connection, sys; from airflow.__m
                        "sys.argv[0] = 'airflow'; sys.exit(main())")
 
 
-def component_command(venv: Path, env: dict[str, str], component: str) -> Command:
+def component_argv(component: str) -> list[str]:
+    """One component's command line, its program named as in the environment's bin folder
+    (the native venv's, or PATH in the compose runtime's image)."""
     if component == "dag-processor":
-        return Command.of(venv / "bin" / "python", "-c", _DAG_PROCESSOR_SHIM, component, env=env)
+        return ["python", "-c", _DAG_PROCESSOR_SHIM, component]
     # Task logs are read from the shared local folder: no log server (it binds 0.0.0.0).
-    extra = ("--skip-serve-logs",) if component in ("scheduler", "triggerer") else ()
-    return airflow_command(venv, env, component, *extra)
+    extra = ["--skip-serve-logs"] if component in ("scheduler", "triggerer") else []
+    return ["airflow", component, *extra]
+
+
+def component_command(venv: Path, env: dict[str, str], component: str) -> Command:
+    program, *args = component_argv(component)
+    return Command.of(venv / "bin" / program, *args, env=env)
 
 
 def _healthy(body: dict) -> tuple[bool, str]:

@@ -25,6 +25,15 @@ def clean_sandbox_env(monkeypatch, tmp_path_factory):
     return cache
 
 
+@pytest.fixture(autouse=True)
+def no_docker_engine(monkeypatch):
+    """`--runtime auto` sees no Docker engine unless a test says otherwise: the machine running
+    the tests may have one, and unit tests must not depend on it."""
+    from sandbox.runtime.compose import engine
+
+    monkeypatch.setattr(engine, "engine_version", lambda timeout=10: None)
+
+
 @pytest.fixture
 def shared_data_dir(monkeypatch) -> Path:
     if not SHARED_DATA.is_dir():

@@ -69,12 +69,14 @@ def test_missing_project(sandbox, tmp_path):
     assert result.error_lines[0].startswith(f"Error: project directory {tmp_path / 'nowhere'} does not exist")
 
 
-def test_compose_runtime_says_it_is_not_available(sandbox, project, monkeypatch, no_subprocesses):
-    monkeypatch.setenv("SANDBOX_RUNTIME", "compose")
-    result = sandbox("--project", str(project), "status")
+def test_compose_runtime_without_an_engine_names_the_remedy(sandbox, project, monkeypatch):
+    from sandbox.runtime.compose import engine
+
+    monkeypatch.setattr(engine, "engine_version", lambda timeout=10: None)
+    result = sandbox("--project", str(project), "up", "--runtime", "compose")
     assert result.code == SandboxError.exit_code == 1
     assert len(result.error_lines) == 1
-    assert "compose runtime is not available" in result.error_lines[0]
+    assert "no Docker engine answers" in result.error_lines[0]
     assert "--runtime native" in result.error_lines[0]
 
 

@@ -32,7 +32,10 @@ class FakeContext:
         return SimpleNamespace(spec=SimpleNamespace(name="test"))
 
     def runtime(self):
-        return SimpleNamespace(log_path=lambda service: self.log_dir / f"{service}.log"), None
+        def log_lines(service, lines):
+            return (self.log_dir / f"{service}.log").read_text().splitlines()[-lines:]
+
+        return SimpleNamespace(name="native", log_lines=log_lines), None
 
 
 @pytest.fixture

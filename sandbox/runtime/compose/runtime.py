@@ -1,0 +1,254 @@
+"""The Docker Compose runtime: the same sandbox as containers, behind the same Runtime interface.
+
+`up`: render the compose file (a pure function), build the images that are missing, start the
+infrastructure (`compose up --wait`), bootstrap it from the host (bucket, log groups, secrets,
+topic, the project deployed to S3), then start the DAG sync sidecar and Airflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Iterator
+
+from sandbox.delivery.deploy import deploy_project
+from sandbox.errors import NotRunningError, ServiceFailedError
+from sandbox.runtime import preflight, updates
+from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
+from sandbox.runtime.compose import engine, render
+from sandbox.runtime.state import StateDir
+from sandbox.services import airflow as airflow_service
+from sandbox.services import aws, elasticsearch, kafka, postgres
+from sandbox.services.base import Endpoint
+from sandbox.services.variables import template_variables
+
+PORTS = {"postgres": "postgres_port", "kafka": "kafka_port", "elasticsearch": "elasticsearch_port",
+         "aws": "aws_port", "airflow-webserver": "airflow_port"}
+_PROGRESS_EVERY = 5.0  # seconds between progress lines of a long compose step
+
+
+def project_name(settings) -> str:
+    """One compose project per project folder: two checkouts never share containers."""
+    digest = hashlib.sha256(str(settings.project_dir).encode()).hexdigest()[:8]
+    base = re.sub(r"[^a-z0-9]+", "-", settings.spec.name.lower()).strip("-")[:30] or "sandbox"
+    return f"mwaa-sandbox-{base}-{digest}"
+
+
+class ComposeRuntime(Runtime):
+    name = "compose"
+
+    def __init__(self, settings, progress=None):
+        super().__init__(settings, progress)
+        self.state = StateDir(settings.state_dir)
+        self.compose = engine.Compose(project_name(settings), self.state.root / "compose" / "compose.yaml")
+        self._rendered: str | None = None
+
+    # -- what runs ------------------------------------------------------------------------------
+    def services(self) -> list[str]:
+        return [*render.INFRA, "dagsync", "airflow-init", *render.airflow_services(self.settings)]
+
+    def endpoints(self) -> list[Endpoint]:
+        s = self.settings
+        return [airflow_service.endpoint(s), postgres.endpoint(s), kafka.endpoint(s),
+                elasticsearch.endpoint(s), aws.endpoint(s)]
+
+    def is_up(self) -> bool:
+        if engine.engine_version() is None or not self.compose.file.exists():
+            return False
+        rows = {row.get("Service"): row for row in self.compose.ps()}
+        long_running = [s for s in self.services() if s != "airflow-init"]
+        if not all(_healthy(rows.get(s)) for s in long_running):
+            return False
+        return self.compose.file.read_text() == self._render_text()  # same inputs as now
+
+    # -- up ---------------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        version = engine.require_engine()
+        self.progress.note(f"Docker engine {version}; compose {engine.compose_binary().name}")
+        running = {row.get("Service") for row in self.compose.ps() if row.get("State") == "running"} \
+            if self.compose.file.exists() else set()
+        for service, setting in PORTS.items():
+            if service not in running:
+                preflight.check_port_free(self.settings.host, getattr(self.settings, setting),
+                                          service.removeprefix("airflow-").replace("webserver", "airflow"),
+                                          setting)
+
+    def prepare(self) -> None:
+        from sandbox.runtime.compose import images as image_builder
+
+        self.state.ensure()
+        updates.mark_creating(self.settings)
+        _, built = image_builder.ensure_images(self.settings, self._requirements_text(),
+                                               offline=self.settings.offline_images, progress=self.progress)
+        if built:
+            self.progress.note(f"built {len(built)} image(s): {', '.join(built)}")
+        updates.install_plugins(self.state, self._plugins_archive())
+        text = self._render_text()
+        self.compose.file.parent.mkdir(parents=True, exist_ok=True)
+        self.compose.file.write_text(text)
+        checked = self.compose.config()
+        if not checked.ok:
+            raise ServiceFailedError("docker compose rejected the rendered file "
+                                     f"{self.compose.file}", hint="report this with `sandbox --debug up`",
+                                     details=(checked.stderr or checked.stdout)[-2000:])
+
+    def start(self) -> UpReport:
+        started_at = time.monotonic()
+        try:
+            self._up(list(render.INFRA), "infrastructure (PostgreSQL, Kafka, Elasticsearch, AWS)")
+            self._bootstrap()
+            self._up([], "the DAG sync sidecar and Airflow")
+            updates.mark_available(self.settings)
+        except BaseException as exc:
+            updates.mark_create_failed(self.settings, exc)
+            self.progress.note("stopping what this run started (volumes kept)")
+            self.compose.run("down", "--timeout", "10", timeout=300)
+            raise
+        return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
+
+    def _bootstrap(self) -> None:
+        self.progress.step("aws", "creating the bucket, KMS key and log groups")
+        made = aws.bootstrap(self.settings, template_variables(self.settings))
+        self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), {len(made.log_groups)} log groups")
+        self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
+        report = deploy_project(self.settings)
+        self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
+                                     f"{len(report.plan.unchanged)} unchanged")
+        for warning in report.warnings:
+            self.progress.note(warning.message)
+        kafka.ensure_topics(self.settings)
+
+    def _up(self, services: list[str], what: str) -> None:
+        """`compose up --wait` with a progress line every few seconds; a failure names the
+        service and carries its last log lines."""
+        self.progress.step("compose", f"starting {what}")
+        timeout = int(self.settings.start_timeout)
+        last = [0.0]
+
+        def on_line(line: str) -> None:
+            if time.monotonic() - last[0] >= _PROGRESS_EVERY and line.strip():
+                last[0] = time.monotonic()
+                self.progress.step("compose", line.strip())
+
+        result = self.compose.stream("up", "--detach", "--wait", "--wait-timeout", str(timeout),
+                                     "--remove-orphans", *services, on_line=on_line, timeout=timeout + 120)
+        if not result.ok:
+            raise self._start_failure(result.stdout)
+        self.progress.done("compose", f"{what}: healthy")
+
+    def _start_failure(self, output: str) -> ServiceFailedError:
+        rows = {row.get("Service"): row for row in self.compose.ps()}
+        bad = next((s for s in self.services() if rows.get(s) and not _ok(s, rows[s])), None)
+        last = [l for l in output.strip().splitlines() if l.strip()][-1:] or ["docker compose up failed"]
+        if bad is None:
+            return ServiceFailedError(f"docker compose up failed: {last[0].strip()}",
+                                      hint="see `sandbox status` and `sandbox logs SERVICE`", details=output[-2000:])
+        return ServiceFailedError(f"{bad} did not become healthy ({rows[bad].get('Status', '?')})",
+                                  hint=f"see `sandbox logs {bad}`; a slow machine may need a larger "
+                                       "SANDBOX_START_TIMEOUT", details="\n".join(self.log_lines(bad, 25)))
+
+    def _render_text(self) -> str:
+        if self._rendered is None:
+            from sandbox.runtime.compose import images as image_builder
+
+            s = self.settings
+            images = image_builder.plan_images(s, self._requirements_text(), offline=s.offline_images)
+            env = airflow_service.airflow_variables(s, self.state, render.placement(s))
+            plugins = self.state.airflow_home / "plugins"
+            self._rendered = render.to_yaml(render.render(render.RenderInputs(
+                s, images, self.compose.project, env, self.state.admin_password(), str(plugins))))
+        return self._rendered
+
+    def _requirements_text(self) -> str:
+        spec = self.settings.spec
+        rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
+        path = self.settings.project_dir / rel if rel else None
+        return path.read_text() if path and path.is_file() else ""
+
+    def _plugins_archive(self) -> Path | None:
+        rel = self.settings.spec.plugins_s3_path
+        path = self.settings.project_dir / rel if rel else None
+        return path if path and path.is_file() else None
+
+    # -- down, reset, status, logs ------------------------------------------------------------------
+    def down(self) -> list[str]:
+        if not self.compose.file.exists() or engine.engine_version() is None:
+            return []
+        running = [r.get("Service") for r in self.compose.ps() if r.get("State") == "running"]
+        self.progress.step("compose", "stopping the containers (volumes kept)")
+        self.compose.run("down", "--timeout", "30", "--remove-orphans", timeout=300).check("docker compose down")
+        self.progress.done("compose", f"stopped {len(running)} container(s)")
+        updates.forget(self.settings)
+        return [s for s in self.services() if s in running]
+
+    def reset(self) -> None:
+        if self.compose.file.exists() and engine.engine_version() is not None:
+            self.progress.step("compose", "removing the containers and their volumes")
+            self.compose.run("down", "--volumes", "--timeout", "10", "--remove-orphans",
+                             timeout=300).check("docker compose down --volumes")
+        shutil.rmtree(self.state.root, ignore_errors=True)
+
+    def status(self) -> list[ServiceStatus]:
+        rows = {row.get("Service"): row for row in self.compose.ps()} if self.compose.file.exists() else {}
+        urls = {e.service: e.url for e in self.endpoints()}
+        out = []
+        for service in self.services():
+            row = rows.get(service)
+            state, detail = _state(service, row)
+            url = urls.get(service) or (urls["airflow"] if service == "airflow-webserver" else "")
+            out.append(ServiceStatus(service, state, url, None, detail))
+        return out
+
+    def log_path(self, service: str) -> Path:
+        raise NotRunningError(f"the compose runtime keeps {service}'s log in Docker",
+                              hint=f"use `sandbox logs {service}`")
+
+    def log_services(self) -> list[str]:
+        return self.services()
+
+    def log_lines(self, service: str, lines: int) -> list[str]:
+        result = self.compose.run("logs", "--no-color", "--no-log-prefix", "--tail", str(lines),
+                                  self._service(service), timeout=60)
+        return (result.stdout + result.stderr).splitlines() if result.ok else []
+
+    def follow_logs(self, service: str) -> Iterator[str]:
+        import subprocess
+
+        cmd = self.compose.command("logs", "--no-color", "--no-log-prefix", "--follow", "--tail", "0",
+                                   self._service(service), timeout=None)
+        with subprocess.Popen(list(cmd.argv), env=cmd.env, cwd=cmd.cwd, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as child:
+            yield from (line.rstrip("\n") for line in child.stdout)  # type: ignore[union-attr]
+
+    def _service(self, service: str) -> str:
+        name = "airflow-webserver" if service == "airflow" else service
+        if name not in self.services():
+            raise NotRunningError(f"no service named {service!r}",
+                                  hint=f"choose one of {', '.join(self.services())}")
+        return name
+
+
+def _healthy(row: dict | None) -> bool:
+    return bool(row) and row.get("State") == "running" and row.get("Health") in ("healthy", "")
+
+
+def _ok(service: str, row: dict) -> bool:
+    if service == "airflow-init":
+        return row.get("State") == "exited" and int(row.get("ExitCode") or 0) == 0
+    return _healthy(row)
+
+
+def _state(service: str, row: dict | None) -> tuple[str, str]:
+    if row is None:
+        return "stopped", ""
+    if service == "airflow-init":
+        return ("done", "") if _ok(service, row) else (row.get("State", "?"), row.get("Status", ""))
+    health = row.get("Health") or ""
+    if row.get("State") != "running":
+        return "stopped", row.get("Status", "")
+    if health in ("healthy", ""):
+        return "running", ""
+    return ("starting" if health == "starting" else "unhealthy"), row.get("Status", "")
