@@ -11,6 +11,7 @@ import hashlib
 import re
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -41,6 +42,7 @@ class ComposeRuntime(Runtime):
     name = "compose"
 
     def __init__(self, settings, progress=None):
+        settings = _with_recorded_images(settings)
         super().__init__(settings, progress)
         self.state = StateDir(settings.state_dir)
         self.compose = engine.Compose(project_name(settings), self.state.root / "compose" / "compose.yaml")
@@ -89,6 +91,7 @@ class ComposeRuntime(Runtime):
         text = self._render_text()
         self.compose.file.parent.mkdir(parents=True, exist_ok=True)
         self.compose.file.write_text(text)
+        _images_mode_file(self.settings).write_text("offline\n" if self.settings.offline_images else "registry\n")
         checked = self.compose.config()
         if not checked.ok:
             raise ServiceFailedError("docker compose rejected the rendered file "
@@ -111,7 +114,10 @@ class ComposeRuntime(Runtime):
 
     def _bootstrap(self) -> None:
         self.progress.step("aws", "creating the bucket, KMS key and log groups")
-        made = aws.bootstrap(self.settings, template_variables(self.settings))
+        # Secrets name the services as the DAGs (in containers) reach them.
+        variables = template_variables(self.settings, render.placement(self.settings).reach,
+                                       f"http://airflow-webserver:{render.PORTS['airflow']}")
+        made = aws.bootstrap(self.settings, variables)
         self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), {len(made.log_groups)} log groups")
         self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
         report = deploy_project(self.settings)
@@ -229,6 +235,20 @@ class ComposeRuntime(Runtime):
             raise NotRunningError(f"no service named {service!r}",
                                   hint=f"choose one of {', '.join(self.services())}")
         return name
+
+
+def _images_mode_file(settings) -> Path:
+    return settings.state_dir / "compose" / "images-mode"
+
+
+def _with_recorded_images(settings):
+    """Later commands (`status`, `e2e`, ...) use the image mode the running sandbox was started
+    with, unless told otherwise: `up --offline-images` then `e2e` must not re-render."""
+    path = _images_mode_file(settings)
+    if settings.sources.get("offline_images", "default") != "default" or not path.is_file():
+        return settings
+    return replace(settings, offline_images=path.read_text().strip() == "offline",
+                   sources={**settings.sources, "offline_images": "the running sandbox"})
 
 
 def _healthy(row: dict | None) -> bool:
