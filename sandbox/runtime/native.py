@@ -189,7 +189,7 @@ class NativeRuntime(Runtime):
             record = runner.spawn(replace(spec.command, env=env), self.state.log_file(spec.name))
             records[spec.name] = record
             started.append(spec.name)
-            self.state.save_registry(records)
+            self.state.record_process(spec.name, record)  # one entry: others may be writing too
         waited: set[int] = set()
         for spec in specs:
             if id(spec.probe) in waited:
@@ -241,8 +241,7 @@ class NativeRuntime(Runtime):
             self.progress.step(name, "stopping")
             killed = stop(record, grace=30.0, sig=STOP_SIGNALS.get(name, signal.SIGTERM))
             self.progress.done(name, "killed after the grace period" if killed else "stopped")
-            records.pop(name, None)
-            self.state.save_registry(records)
+            self.state.forget_process(name)
 
     def reset(self) -> None:
         self.down()

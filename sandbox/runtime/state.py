@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Callable, Iterator
 
 from sandbox.proc import ProcessRecord, is_alive
 
@@ -65,19 +68,51 @@ class StateDir:
                 continue
         return records
 
-    def save_registry(self, records: dict[str, ProcessRecord]) -> None:
+    @contextmanager
+    def registry_lock(self) -> Iterator[None]:
+        """Held across every read-modify-write of the registry: `up`, `down` and an environment
+        update (a process of its own) change it at the same time, and a lost write would leave a
+        running process nobody stops. flock: released by the kernel if the holder dies."""
         self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "processes.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def _write_registry(self, records: dict[str, ProcessRecord]) -> None:
         payload = {"processes": {n: asdict(r) for n, r in records.items()}}
         tmp = self.registry_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2))
-        tmp.replace(self.registry_file)
+        tmp.replace(self.registry_file)  # atomic: readers need no lock
+
+    def save_registry(self, records: dict[str, ProcessRecord]) -> None:
+        with self.registry_lock():
+            self._write_registry(records)
+
+    def update_registry(self, change: Callable[[dict[str, ProcessRecord]], None]) -> dict[str, ProcessRecord]:
+        """Apply `change` to the registry as it is now, under the lock; returns the result."""
+        with self.registry_lock():
+            records = self.load_registry()
+            change(records)
+            self._write_registry(records)
+            return records
+
+    def record_process(self, name: str, record: ProcessRecord) -> None:
+        self.update_registry(lambda records: records.__setitem__(name, record))
+
+    def forget_process(self, name: str) -> None:
+        self.update_registry(lambda records: records.pop(name, None))
 
     def prune_stale(self) -> list[str]:
         """Forget records whose process is gone or whose pid now belongs to someone else."""
-        records = self.load_registry()
-        stale = [name for name, rec in records.items() if not is_alive(rec)]
-        if stale:
-            self.save_registry({n: r for n, r in records.items() if n not in stale})
+        stale: list[str] = []
+
+        def drop(records: dict[str, ProcessRecord]) -> None:
+            stale.extend(name for name, rec in records.items() if not is_alive(rec))
+            for name in stale:
+                del records[name]
+
+        if self.registry_file.exists():
+            self.update_registry(drop)
         return stale
 
     # -- secrets kept for the project (0600, generated once) -----------------------------------

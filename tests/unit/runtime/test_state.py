@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import stat
 import subprocess
@@ -99,3 +100,32 @@ def test_registry_with_unknown_fields_does_not_crash(state):
     state.registry_file.write_text(json.dumps(
         {"processes": {"aws": {"pid": 1, "start_ticks": 2, "argv0": "moto", "cmd": "from a newer version"}}}))
     assert set(state.load_registry()) <= {"aws"}
+
+
+def _register(root, worker: int, count: int) -> None:
+    state = StateDir(root)
+    for n in range(count):
+        state.record_process(f"w{worker}-{n}", ProcessRecord(os.getpid(), n, "worker"))
+
+
+def test_concurrent_registry_writers_lose_nothing(state):
+    """`up`, `down` and an environment update write the registry from separate processes: each
+    read-modify-write holds the lock, so no entry is lost (without it, most runs lose some or
+    crash on the shared temporary file)."""
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_register, args=(state.root, w, 40)) for w in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0] * 6
+    assert len(state.load_registry()) == 6 * 40
+
+
+def test_forget_process_keeps_the_others(state):
+    state.record_process("postgres", me())
+    state.record_process("aws", ProcessRecord(12345, 678, "moto_server"))
+    state.forget_process("postgres")
+    state.forget_process("never-recorded")
+    assert list(state.load_registry()) == ["aws"]
+
