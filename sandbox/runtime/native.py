@@ -94,6 +94,9 @@ class NativeRuntime(Runtime):
         try:
             self._env, self._startup = updates.install_environment(self.settings, self.state, self.progress,
                                                                    inputs)
+            # MWAA unpacks plugins.zip before Airflow starts: the project's copy (what `start`
+            # deploys); an environment update unpacks the bucket's.
+            updates.install_plugins(self.state, updates.project_plugins(self.settings))
         except BaseException as exc:
             updates.mark_create_failed(self.settings, exc)
             raise

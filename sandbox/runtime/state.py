@@ -35,6 +35,10 @@ class StateDir:
         return self.airflow_home / "dags"
 
     @property
+    def plugins_folder(self) -> Path:
+        return self.airflow_home / "plugins"
+
+    @property
     def registry_file(self) -> Path:
         return self.root / "processes.json"
 

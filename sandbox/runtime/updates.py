@@ -85,9 +85,17 @@ def link_environment(state: StateDir, venv: Path) -> None:
     tmp.replace(link)  # atomic: readers never see it missing
 
 
+def project_plugins(settings: Settings) -> Path | None:
+    """`up`'s plugins.zip: the project's file at PluginsS3Path (the one `up` deploys); MWAA reads
+    none without that key."""
+    key = settings.spec.plugins_s3_path
+    path = settings.project_dir / key if key else None
+    return path if path is not None and path.is_file() else None
+
+
 def install_plugins(state: StateDir, archive: Path | None) -> None:
     """plugins.zip unpacked into Airflow's plugins folder, as MWAA does (emptied when there is none)."""
-    folder = state.airflow_home / "plugins"
+    folder = state.plugins_folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     if archive is not None and zipfile.is_zipfile(archive):
