@@ -43,7 +43,9 @@ class NativeRuntime(Runtime):
         self.airflow = AirflowSetup(settings, self.state, self.progress)
         self._env: AirflowEnvironment | None = None
         self._startup: startup_script.StartupResult | None = None
-        self.previous_env: Path | None = None  # what an environment update rolls back to
+        # What Airflow ran on before an environment update's restart, for roll_back.
+        self.previous_env: Path | None = None
+        self.previous_exports: dict[str, str] = {}
 
     # -- what runs ------------------------------------------------------------------------------
     def infra_specs(self) -> list[ProcessSpec]:
@@ -134,7 +136,7 @@ class NativeRuntime(Runtime):
                 startup_script.publish(self.settings, self._startup)
             kafka.ensure_topics(self.settings)
             assert self._env is not None
-            self._start_airflow(self._env.path, self._startup, started)
+            self._start_airflow(self._env.path, self._startup.exported if self._startup else {}, started)
             self._start_group([logship.process(self.settings)], started)
             updates.mark_available(self.settings)
         except BaseException as exc:
@@ -144,9 +146,9 @@ class NativeRuntime(Runtime):
             raise
         return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
 
-    def _start_airflow(self, venv: Path, startup: startup_script.StartupResult | None,
-                       started: list[str]) -> None:
-        env = self.airflow.process_env(venv, startup.exported if startup else None)
+    def _start_airflow(self, venv: Path, exports: dict[str, str], started: list[str]) -> None:
+        self.state.save_exports(exports)  # what a failed update's rollback restarts with
+        env = self.airflow.process_env(venv, exports)
         self.airflow.initialise(venv, env)
         specs = airflow_service.processes(self.settings, self.state, venv, env)
         if "airflow-webserver" not in self.running():
@@ -157,16 +159,43 @@ class NativeRuntime(Runtime):
     def restart_airflow(self, venv: Path, startup: startup_script.StartupResult | None,
                         before_start=None) -> None:
         """An environment update: stop Airflow's processes, start them on `venv` with `startup`'s
-        exports (the rest of the sandbox keeps running)."""
-        link = self.state.root / "airflow-env"
-        self.previous_env = link.resolve() if link.exists() else None
+        exports (the rest of the sandbox keeps running). What ran before is kept for roll_back."""
+        self._keep_for_rollback()
         self._stop_names(airflow_service.process_names(self.settings))
         if before_start is not None:
             before_start()
-        updates.link_environment(self.state, venv)
         if startup is not None:
             startup_script.publish(self.settings, startup)
-        self._start_airflow(venv, startup, [])
+        self._launch_airflow(venv, startup.exported if startup else {})
+
+    def roll_back(self) -> bool:
+        """After a failed restart_airflow: Airflow back on its old environment, the old startup
+        script's exports and the old plugins, as MWAA rolls back. False: nothing to go back to."""
+        if self.previous_env is None:
+            return False
+        self._stop_names(airflow_service.process_names(self.settings))  # whatever half-started
+        shutil.rmtree(self.state.plugins_folder, ignore_errors=True)
+        if self._saved_plugins.is_dir():
+            shutil.copytree(self._saved_plugins, self.state.plugins_folder, symlinks=True)
+        self.state.plugins_folder.mkdir(parents=True, exist_ok=True)
+        self._launch_airflow(self.previous_env, self.previous_exports)
+        return True
+
+    @property
+    def _saved_plugins(self) -> Path:
+        return self.state.root / "rollback" / "plugins"
+
+    def _keep_for_rollback(self) -> None:
+        link = self.state.root / "airflow-env"
+        self.previous_env = link.resolve() if link.exists() else None
+        self.previous_exports = self.state.load_exports()
+        shutil.rmtree(self._saved_plugins, ignore_errors=True)
+        if self.state.plugins_folder.is_dir():
+            shutil.copytree(self.state.plugins_folder, self._saved_plugins, symlinks=True)
+
+    def _launch_airflow(self, venv: Path, exports: dict[str, str]) -> None:
+        updates.link_environment(self.state, venv)
+        self._start_airflow(venv, exports, [])
 
     def _deploy_and_sync(self, started: list[str]) -> None:
         """The emulator starts empty: deploy the project into the bucket, then start the S3 -> dags

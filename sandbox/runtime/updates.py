@@ -5,7 +5,8 @@ and starts this process. It reads the new requirements.txt, plugins.zip and star
 bucket (never the working tree: MWAA reads S3), runs the startup script, builds (or reuses) the
 Airflow environment for the requirements, and only then restarts Airflow's processes on it. A
 failed install leaves the running Airflow on its old environment (MWAA rolls back) -> UPDATE_FAILED
-with the key line of the error; a restart that fails is rolled back to the old environment.
+with the key line of the error; a restart that fails is rolled back to the old environment, the old
+startup script's exports and the old plugins.
 
 It runs as its own process so the sync loop keeps its interval while requirements install.
 `sandbox up` uses `install_environment` too, so an update installs exactly as `up` does.
@@ -201,11 +202,9 @@ def run_update(settings: Settings, runtime=None, s3=None, progress=None) -> envs
 
 
 def _roll_back(runtime, progress) -> None:
-    old = runtime.previous_env
-    if old is None:
-        return
     try:
-        runtime.restart_airflow(old, None)
+        if not runtime.roll_back():
+            progress.note("no earlier Airflow environment is recorded: nothing to roll back to")
     except SandboxError as exc:
         progress.note(f"the rollback failed too: {exc.message}")
 

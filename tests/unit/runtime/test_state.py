@@ -129,3 +129,10 @@ def test_forget_process_keeps_the_others(state):
     state.forget_process("never-recorded")
     assert list(state.load_registry()) == ["aws"]
 
+
+def test_exports_round_trip_privately(state):
+    assert state.load_exports() == {}
+    state.save_exports({"STAGE": "dev", "TOKEN": "s3cr3t"})
+    assert state.load_exports() == {"STAGE": "dev", "TOKEN": "s3cr3t"}
+    assert stat.S_IMODE(os.stat(state.exports_file).st_mode) == 0o600
+    assert [p.name for p in state.root.iterdir()] == [state.exports_file.name]

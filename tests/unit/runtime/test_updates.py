@@ -26,7 +26,7 @@ class FakeRuntime:
         self.state = state
         self.restarts: list[tuple[Path, object]] = []
         self.fail_on = fail_on
-        self.previous_env = Path("/envs/old")
+        self.rollbacks = 0
 
     def restart_airflow(self, venv, startup, before_start=None):
         self.restarts.append((venv, startup))
@@ -34,6 +34,10 @@ class FakeRuntime:
             before_start()
         if str(venv) in self.fail_on:
             raise ReadinessTimeout("airflow-webserver did not become ready")
+
+    def roll_back(self):
+        self.rollbacks += 1
+        return True
 
 
 class FakeEnv:
@@ -114,7 +118,8 @@ def test_a_restart_that_fails_is_rolled_back(s3, settings, installs):
     updating(settings, {"requirements": version, "startup": None})
     rt = FakeRuntime(StateDir(settings.state_dir), fail_on={"/envs/new"})
     result = updates.run_update(settings, runtime=rt, s3=s3, progress=SilentProgress())
-    assert [venv for venv, _ in rt.restarts] == [Path("/envs/new"), Path("/envs/old")]
+    assert [venv for venv, _ in rt.restarts] == [Path("/envs/new")]
+    assert rt.rollbacks == 1  # what it restores: tests/unit/runtime/test_native_update.py
     assert result.state == UPDATE_FAILED and "rolled back" in result.reason
 
 
