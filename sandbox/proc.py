@@ -100,7 +100,7 @@ class Runner:
         started = time.monotonic()
         deadline = started + cmd.timeout if cmd.timeout else None
         try:
-            child = subprocess.Popen(list(cmd.argv), env=cmd.env, cwd=cmd.cwd, text=True,
+            child = subprocess.Popen(list(cmd.argv), env=cmd.env, cwd=cmd.cwd, text=True, errors="replace",
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, **_identity(cmd.user))
         except FileNotFoundError as exc:

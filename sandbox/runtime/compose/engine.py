@@ -51,6 +51,21 @@ def require_engine() -> str:
     return version
 
 
+def network_subnets() -> dict[str, list[str]]:
+    """Every Docker network's IPv4 subnets, by network name."""
+    listed = runner.run(Command.of("docker", "network", "ls", "--quiet", timeout=30))
+    ids = listed.stdout.split() if listed.ok else []
+    if not ids:
+        return {}
+    fmt = "{{.Name}}{{range .IPAM.Config}} {{.Subnet}}{{end}}"
+    inspected = runner.run(Command.of("docker", "network", "inspect", "--format", fmt, *ids, timeout=30))
+    subnets = {}
+    for line in inspected.stdout.splitlines() if inspected.ok else []:
+        name, *nets = line.split()
+        subnets[name] = [n for n in nets if ":" not in n]
+    return subnets
+
+
 class Compose:
     """`docker compose` for one project file."""
 

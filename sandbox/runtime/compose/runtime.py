@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sandbox.delivery.deploy import deploy_project
-from sandbox.errors import NotRunningError, ServiceFailedError
+from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
 from sandbox.runtime import preflight, updates
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
 from sandbox.runtime.compose import engine, render
@@ -72,11 +72,25 @@ class ComposeRuntime(Runtime):
         self.progress.note(f"Docker engine {version}; compose {engine.compose_binary().name}")
         running = {row.get("Service") for row in self.compose.ps() if row.get("State") == "running"} \
             if self.compose.file.exists() else set()
+        self._check_subnet()
         for service, setting in PORTS.items():
             if service not in running:
                 preflight.check_port_free(self.settings.host, getattr(self.settings, setting),
                                           service.removeprefix("airflow-").replace("webserver", "airflow"),
                                           setting)
+
+    def _check_subnet(self) -> None:
+        """Docker refuses a network whose range overlaps another's; say which and what to set."""
+        import ipaddress
+
+        ours = ipaddress.ip_network(self.settings.compose_subnet)
+        own = f"{self.compose.project}_{render.NETWORK}"
+        for name, subnets in engine.network_subnets().items():
+            clash = [n for n in subnets if name != own and ipaddress.ip_network(n, strict=False).overlaps(ours)]
+            if clash:
+                raise ConfigError(f"compose_subnet {ours} overlaps Docker network {name} ({clash[0]})",
+                                  hint="set SANDBOX_COMPOSE_SUBNET (or Sandbox.compose_subnet in mwaa.yaml) "
+                                       "to a free range, e.g. 172.29.84.0/24")
 
     def prepare(self) -> None:
         from sandbox.runtime.compose import images as image_builder
@@ -103,7 +117,9 @@ class ComposeRuntime(Runtime):
         try:
             self._up(list(render.INFRA), "infrastructure (PostgreSQL, Kafka, Elasticsearch, AWS)")
             self._bootstrap()
-            self._up([], "the DAG sync sidecar and Airflow")
+            # --no-deps: the infrastructure is up; never recreate it here (moto keeps its
+            # buckets in memory, so a recreated emulator would lose the bootstrap)
+            self._up(self.services()[len(render.INFRA):], "the DAG sync sidecar and Airflow", "--no-deps")
             updates.mark_available(self.settings)
         except BaseException as exc:
             updates.mark_create_failed(self.settings, exc)
@@ -127,7 +143,7 @@ class ComposeRuntime(Runtime):
             self.progress.note(warning.message)
         kafka.ensure_topics(self.settings)
 
-    def _up(self, services: list[str], what: str) -> None:
+    def _up(self, services: list[str], what: str, *flags: str) -> None:
         """`compose up --wait` with a progress line every few seconds; a failure names the
         service and carries its last log lines."""
         self.progress.step("compose", f"starting {what}")
@@ -140,7 +156,8 @@ class ComposeRuntime(Runtime):
                 self.progress.step("compose", line.strip())
 
         result = self.compose.stream("up", "--detach", "--wait", "--wait-timeout", str(timeout),
-                                     "--remove-orphans", *services, on_line=on_line, timeout=timeout + 120)
+                                     "--remove-orphans", *flags, *services, on_line=on_line,
+                                     timeout=timeout + 120)
         if not result.ok:
             raise self._start_failure(result.stdout)
         self.progress.done("compose", f"{what}: healthy")

@@ -1,0 +1,167 @@
+"""ComposeRuntime's orchestration through the subprocess seam: no engine needed."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from sandbox.errors import ConfigError, ServiceFailedError, ToolMissingError
+from sandbox.proc import Result
+from sandbox.runtime.compose import engine, runtime as compose_runtime
+from sandbox.runtime.compose.runtime import ComposeRuntime, project_name
+from sandbox.settings import load_settings
+
+
+class FakeRunner:
+    """Answers docker / compose commands from a table; records every command."""
+
+    def __init__(self, ps_rows=None, up_fails_on=None, networks=None):
+        self.calls: list[tuple[str, ...]] = []
+        self.ps_rows = ps_rows or []
+        self.up_fails_on = up_fails_on
+        self.networks = networks or {}
+
+    def _answer(self, cmd) -> Result:
+        argv = cmd.argv
+        self.calls.append(argv)
+        args = argv[argv.index("--file") + 2:] if "--file" in argv else argv[1:]
+        if argv[:3] == ("docker", "network", "ls"):
+            return Result(cmd, 0, "\n".join(self.networks))
+        if argv[:3] == ("docker", "network", "inspect"):
+            return Result(cmd, 0, "\n".join(f"{n} {' '.join(s)}" for n, s in self.networks.items()))
+        if args[:1] == ("ps",):
+            return Result(cmd, 0, "\n".join(json.dumps(r) for r in self.ps_rows))
+        if args[:1] == ("up",) and self.up_fails_on and self.up_fails_on in args:
+            return Result(cmd, 1, "dependency failed to start: container airflow-init exited (1)")
+        if args[:1] == ("logs",):
+            return Result(cmd, 0, "migration failed: boom\n")
+        return Result(cmd, 0, "")
+
+    def run(self, cmd):
+        return self._answer(cmd)
+
+    def stream(self, cmd, on_line):
+        result = self._answer(cmd)
+        for line in result.stdout.splitlines():
+            on_line(line)
+        return result
+
+    def compose_calls(self) -> list[tuple[str, ...]]:
+        return [c[c.index("--file") + 2:] for c in self.calls if "--file" in c]
+
+
+@pytest.fixture
+def fake(monkeypatch, project):
+    runner = FakeRunner()
+    monkeypatch.setattr(engine, "runner", runner)
+    monkeypatch.setattr(engine, "engine_version", lambda timeout=10: "20.10.24")
+    monkeypatch.setattr(engine, "compose_binary", lambda: project / "docker-compose")
+    return runner
+
+
+@pytest.fixture
+def steps(monkeypatch):
+    """The host-side bootstrap, recorded instead of reaching an emulator."""
+    seen = []
+    monkeypatch.setattr(compose_runtime.aws, "bootstrap",
+                        lambda s, v: seen.append(("bootstrap", v["kafka.bootstrap_servers"]))
+                        or SimpleNamespace(bucket="b", log_groups=("g",), secrets=()))
+    monkeypatch.setattr(compose_runtime, "deploy_project", lambda s: seen.append(("deploy",)) or SimpleNamespace(
+        uploaded=[], deleted=[], plan=SimpleNamespace(unchanged=[]), warnings=[]))
+    monkeypatch.setattr(compose_runtime.kafka, "ensure_topics", lambda s: seen.append(("topics",)))
+    monkeypatch.setattr(compose_runtime.updates, "mark_available", lambda s: seen.append(("available",)))
+    return seen
+
+
+def test_start_brings_up_infrastructure_then_bootstraps_then_airflow_without_recreating_it(project, fake, steps):
+    rt = ComposeRuntime(load_settings(project))
+    rt.start()
+    ups = [c for c in fake.compose_calls() if c[0] == "up"]
+    assert len(ups) == 2
+    assert ups[0][-4:] == ("postgres", "kafka", "elasticsearch", "aws")
+    assert "--wait" in ups[0] and "--no-deps" not in ups[0]
+    assert "--no-deps" in ups[1] and "postgres" not in ups[1]
+    assert ups[1][-7:] == ("dagsync", "airflow-init", "airflow-scheduler", "airflow-scheduler-2",
+                           "airflow-dag-processor", "airflow-triggerer", "airflow-webserver")
+    # secrets carry the broker's address on the compose network, where the DAGs run
+    assert steps == [("bootstrap", "172.28.83.10:9092"), ("deploy",), ("topics",), ("available",)]
+
+
+def test_a_failed_start_names_the_service_shows_its_log_and_stops(project, fake, steps):
+    fake.ps_rows = [{"Service": "postgres", "State": "running", "Health": "healthy"},
+                    {"Service": "airflow-init", "State": "exited", "ExitCode": 1, "Status": "Exited (1)"}]
+    fake.up_fails_on = "airflow-init"
+    rt = ComposeRuntime(load_settings(project))
+    with pytest.raises(ServiceFailedError) as info:
+        rt.start()
+    assert info.value.message == "airflow-init did not become healthy (Exited (1))"
+    assert "sandbox logs airflow-init" in info.value.hint
+    assert "migration failed: boom" in info.value.details
+    assert fake.compose_calls()[-1][:1] == ("down",)  # what the run started is stopped
+    assert "--volumes" not in fake.compose_calls()[-1]  # data kept
+
+
+def test_a_subnet_clash_is_a_config_error_naming_the_network(project, fake):
+    fake.networks = {"bridge": ["172.17.0.0/16"], "other_net": ["172.28.0.0/16"]}
+    rt = ComposeRuntime(load_settings(project))
+    with pytest.raises(ConfigError, match=r"compose_subnet 172.28.83.0/24 overlaps Docker network other_net"):
+        rt._check_subnet()
+    ComposeRuntime(load_settings(project, environ={"SANDBOX_COMPOSE_SUBNET": "10.1.2.0/24"}))._check_subnet()
+
+
+def test_no_engine_is_a_clear_error(project, monkeypatch):
+    monkeypatch.setattr(engine, "engine_version", lambda timeout=10: None)
+    with pytest.raises(ToolMissingError, match="no Docker engine answers") as info:
+        ComposeRuntime(load_settings(project)).preflight()
+    assert "--runtime native" in info.value.hint
+
+
+def test_status_maps_compose_states(project, fake):
+    rt = ComposeRuntime(load_settings(project))
+    rt.compose.file.parent.mkdir(parents=True)
+    rt.compose.file.write_text("name: x\n")
+    fake.ps_rows = [{"Service": "postgres", "State": "running", "Health": "healthy"},
+                    {"Service": "kafka", "State": "running", "Health": "starting", "Status": "Up 2s (starting)"},
+                    {"Service": "aws", "State": "running", "Health": "unhealthy", "Status": "Up (unhealthy)"},
+                    {"Service": "airflow-init", "State": "exited", "ExitCode": 0}]
+    rows = {r.service: r for r in rt.status()}
+    assert [rows[s].state for s in ("postgres", "kafka", "aws", "airflow-init", "elasticsearch")] == [
+        "running", "starting", "unhealthy", "done", "stopped"]
+    assert rows["airflow-webserver"].url == "http://127.0.0.1:8080"
+
+
+def test_down_keeps_volumes_and_reset_removes_them(project, fake):
+    rt = ComposeRuntime(load_settings(project))
+    rt.compose.file.parent.mkdir(parents=True)
+    rt.compose.file.write_text("name: x\n")
+    fake.ps_rows = [{"Service": "postgres", "State": "running", "Health": "healthy"}]
+    assert rt.down() == ["postgres"]
+    assert "--volumes" not in fake.compose_calls()[-1]
+    rt.reset()
+    assert fake.compose_calls()[-1][:2] == ("down", "--volumes")
+    assert not rt.settings.state_dir.exists()
+
+
+def test_later_commands_keep_the_image_mode_of_the_running_sandbox(project):
+    folder = project / ".sandbox" / "compose"
+    folder.mkdir(parents=True)
+    (folder / "images-mode").write_text("offline\n")
+    assert ComposeRuntime(load_settings(project)).settings.offline_images is True
+    told = load_settings(project, environ={"SANDBOX_OFFLINE_IMAGES": "false"})
+    assert ComposeRuntime(told).settings.offline_images is False  # an explicit setting wins
+
+
+def test_project_names_are_per_folder_and_valid(project, tmp_path):
+    name = project_name(load_settings(project))
+    assert name.startswith("mwaa-sandbox-") and name == name.lower()
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    assert project_name(load_settings(other)) != name
+
+
+def test_compose_ps_output_of_both_shapes():
+    assert engine.parse_ps('{"Service": "a"}\n{"Service": "b"}\n') == [{"Service": "a"}, {"Service": "b"}]
+    assert engine.parse_ps('[{"Service": "a"}]') == [{"Service": "a"}]
+    assert engine.parse_ps("") == []
