@@ -29,10 +29,9 @@ class AirflowSetup:
         return self.state.data / "airflow-db.initialised"
 
     def requirements_text(self) -> str:
-        spec = self.settings.spec
-        rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
-        path = self.settings.project_dir / rel if rel else None
-        return path.read_text() if path and path.is_file() else ""
+        from sandbox.runtime.updates import project_requirements
+
+        return project_requirements(self.settings)
 
     def process_env(self, venv: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
         return airflow_service.environment(self.settings, self.state, venv, extra=extra)

@@ -86,6 +86,15 @@ def link_environment(state: StateDir, venv: Path) -> None:
     tmp.replace(link)  # atomic: readers never see it missing
 
 
+def project_requirements(settings: Settings) -> str:
+    """`up`'s requirements.txt: the project's file at RequirementsS3Path (requirements.txt when
+    there is no mwaa.yaml); empty when there is none."""
+    spec = settings.spec
+    rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
+    path = settings.project_dir / rel if rel else None
+    return path.read_text() if path and path.is_file() else ""
+
+
 def project_plugins(settings: Settings) -> Path | None:
     """`up`'s plugins.zip: the project's file at PluginsS3Path (the one `up` deploys); MWAA reads
     none without that key."""

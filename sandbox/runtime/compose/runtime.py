@@ -97,11 +97,11 @@ class ComposeRuntime(Runtime):
 
         self.state.ensure()
         updates.mark_creating(self.settings)
-        _, built = image_builder.ensure_images(self.settings, self._requirements_text(),
+        _, built = image_builder.ensure_images(self.settings, updates.project_requirements(self.settings),
                                                offline=self.settings.offline_images, progress=self.progress)
         if built:
             self.progress.note(f"built {len(built)} image(s): {', '.join(built)}")
-        updates.install_plugins(self.state, self._plugins_archive())
+        updates.install_plugins(self.state, updates.project_plugins(self.settings))
         text = self._render_text()
         self.compose.file.parent.mkdir(parents=True, exist_ok=True)
         self.compose.file.write_text(text)
@@ -178,23 +178,12 @@ class ComposeRuntime(Runtime):
             from sandbox.runtime.compose import images as image_builder
 
             s = self.settings
-            images = image_builder.plan_images(s, self._requirements_text(), offline=s.offline_images)
+            images = image_builder.plan_images(s, updates.project_requirements(self.settings), offline=s.offline_images)
             env = airflow_service.airflow_variables(s, self.state, render.placement(s))
-            plugins = self.state.airflow_home / "plugins"
+            plugins = self.state.plugins_folder
             self._rendered = render.to_yaml(render.render(render.RenderInputs(
                 s, images, self.compose.project, env, self.state.admin_password(), str(plugins))))
         return self._rendered
-
-    def _requirements_text(self) -> str:
-        spec = self.settings.spec
-        rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
-        path = self.settings.project_dir / rel if rel else None
-        return path.read_text() if path and path.is_file() else ""
-
-    def _plugins_archive(self) -> Path | None:
-        rel = self.settings.spec.plugins_s3_path
-        path = self.settings.project_dir / rel if rel else None
-        return path if path and path.is_file() else None
 
     # -- down, reset, status, logs ------------------------------------------------------------------
     def down(self) -> list[str]:
