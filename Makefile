@@ -9,7 +9,7 @@ ifneq ($(wildcard $(SHARED_DATA)/constraints-2.9.2-py3.11.txt),)
 export SANDBOX_MWAA_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: up down test unit integration bench clean
+.PHONY: up down test unit integration engine bench clean
 
 $(BIN)/sandbox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,17 @@ up: $(BIN)/sandbox
 down: $(BIN)/sandbox
 	$(BIN)/sandbox down
 
-test: $(BIN)/sandbox
+# The compose runtime's tests need a Docker engine: installed and started when possible.
+engine:
+	bash scripts/docker_engine.sh
+
+test: $(BIN)/sandbox engine
 	$(BIN)/pytest -ra
 
 unit: $(BIN)/sandbox
 	$(BIN)/pytest -ra tests/unit
 
-integration: $(BIN)/sandbox
+integration: $(BIN)/sandbox engine
 	$(BIN)/pytest -ra tests/integration
 
 bench: $(BIN)/sandbox
