@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark `sandbox up` on the native runtime: cold (empty caches), warm (environment cached),
-`down`, and the whole sandbox's memory (sum of PSS). Prints figures and the ratio to each target.
+"""Benchmark `sandbox up`: cold (empty caches), warm, `down`, e2e at 15000 records, and memory.
 
-Usage: python scripts/bench_up.py [--skip-cold] [--project DIR]
+Usage: python scripts/bench_up.py [--runtime native|compose] [--skip-cold] [--project DIR]
+
+--runtime native (default): the native runtime's figures against their targets.
+--runtime compose: the compose runtime (offline images) measured, and the native runtime
+measured in the same run as the baseline, printed side by side with the ratio compose/native.
+Cold compose = the sandbox's images removed first, so it includes building them all.
 Runs in a temporary copy of the project on free ports; never touches a running sandbox.
 """
 
@@ -21,7 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = {"cold_up_s": 300.0, "warm_up_s": 30.0, "memory_mib": 2048.0}
+TARGETS = {"cold_up_s": 300.0, "warm_up_s": 30.0, "memory_mib": 2048.0, "e2e_15000_s": 60.0}
 PORTS = ("airflow_port", "postgres_port", "kafka_port", "elasticsearch_port", "aws_port")
 
 
@@ -40,11 +44,11 @@ def sandbox(project: Path, env: dict, *args: str) -> float:
     done = subprocess.run([sys.executable, "-m", "sandbox", "--project", str(project), *args],
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"sandbox {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        sys.exit(f"sandbox {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     return time.monotonic() - started
 
 
-def memory_mib(project: Path, env: dict) -> float:
+def native_memory_mib(project: Path, env: dict) -> float:
     code = ("from pathlib import Path; from sandbox.settings import load_settings;"
             "from sandbox.runtime.native import NativeRuntime; from sandbox.runtime import sweep;"
             f"rt = NativeRuntime(load_settings(Path({str(project)!r})));"
@@ -53,40 +57,92 @@ def memory_mib(project: Path, env: dict) -> float:
     return int(out.stdout.strip()) / 2**20
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-cold", action="store_true", help="skip the empty-cache run")
-    parser.add_argument("--project", type=Path, default=REPO)
-    parser.add_argument("--settle", type=float, default=20.0, help="seconds idle before measuring memory")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-up-"))
+_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+
+
+def compose_memory_mib(project: Path, env: dict) -> float:
+    """The sum of `docker stats` memory (each container's cgroup usage) over the project's containers."""
+    code = ("from pathlib import Path; from sandbox.settings import load_settings;"
+            "from sandbox.runtime.compose.runtime import project_name;"
+            f"print(project_name(load_settings(Path({str(project)!r}))))")
+    name = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={name}"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    stats = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", *ids],
+                           capture_output=True, text=True, check=True).stdout
+    total = 0.0
+    for line in stats.splitlines():
+        used = line.split("/")[0].strip()
+        unit = next(u for u in sorted(_UNITS, key=len, reverse=True) if used.endswith(u))
+        total += float(used[: -len(unit)]) * _UNITS[unit]
+    return total / 2**20
+
+
+def remove_sandbox_images() -> None:
+    images = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "mwaa-sandbox/*"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    if images:
+        subprocess.run(["docker", "rmi", "--force", *images], capture_output=True)
+
+
+def measure(runtime: str, project: Path, env: dict, work: Path, cold: bool, settle: float) -> dict[str, float]:
+    up = ["up", "--runtime", runtime] + (["--offline-images"] if runtime == "compose" else [])
+    figures: dict[str, float] = {}
+    if cold:
+        cold_env = dict(env, SANDBOX_CACHE_DIR=str(work / f"cold-cache-{runtime}"))
+        if runtime == "compose":
+            remove_sandbox_images()
+        figures["cold_up_s"] = sandbox(project, cold_env, *up)
+        sandbox(project, cold_env, "reset", "--yes")
+    sandbox(project, env, *up)  # fills the shared cache if needed
+    sandbox(project, env, "down")
+    figures["warm_up_s"] = sandbox(project, env, *up)
+    time.sleep(settle)
+    memory = compose_memory_mib if runtime == "compose" else native_memory_mib
+    figures["memory_mib"] = memory(project, env)
+    figures["e2e_15000_s"] = sandbox(project, env, "e2e", "--count", "15000", "--seed", "42")
+    figures["down_s"] = sandbox(project, env, "down")
+    sandbox(project, env, "reset", "--yes")
+    return figures
+
+
+def run(runtime: str, source: Path, cold: bool, settle: float) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-up-{runtime}-"))
     project = work / "project"
-    shutil.copytree(args.project, project, ignore=shutil.ignore_patterns(".sandbox", ".venv", ".git"))
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns(".sandbox", ".venv", ".git"))
     env = dict(os.environ)
     env.update({f"SANDBOX_{k.upper()}": str(p) for k, p in zip(PORTS, free_ports(len(PORTS)))})
-    figures: dict[str, float] = {}
     try:
-        if not args.skip_cold:
-            cold = dict(env, SANDBOX_CACHE_DIR=str(work / "cold-cache"))
-            figures["cold_up_s"] = sandbox(project, cold, "up", "--runtime", "native")
-            sandbox(project, cold, "reset", "--yes")
-        sandbox(project, env, "up", "--runtime", "native")  # fills the shared cache if needed
-        sandbox(project, env, "down")
-        figures["warm_up_s"] = sandbox(project, env, "up", "--runtime", "native")
-        time.sleep(args.settle)
-        figures["memory_mib"] = memory_mib(project, env)
-        figures["down_s"] = sandbox(project, env, "down")
+        return measure(runtime, project, env, work, cold, settle)
     finally:
         subprocess.run([sys.executable, "-m", "sandbox", "--project", str(project), "reset", "--yes"],
                        env=env, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtime", choices=("native", "compose"), default="native")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the empty-cache run")
+    parser.add_argument("--project", type=Path, default=REPO)
+    parser.add_argument("--settle", type=float, default=20.0, help="seconds idle before measuring memory")
+    args = parser.parse_args()
+    results = {"native": run("native", args.project, not args.skip_cold, args.settle)}
+    if args.runtime == "compose":
+        results["compose"] = run("compose", args.project, not args.skip_cold, args.settle)
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
-    print(f"{'figure':<12} {'measured':>10} {'target':>10} {'ratio':>7}")
-    for name, value in figures.items():
+    columns = list(results)
+    header = "".join(f"{c:>10}" for c in columns)
+    print(f"{'figure':<14}{header} {'target':>8} {'ratio':>7}  (ratio: " +
+          ("compose/native)" if len(columns) > 1 else "measured/target)"))
+    for name in results["native"]:
+        values = "".join(f"{results[c].get(name, float('nan')):>10.1f}" for c in columns)
         target = TARGETS.get(name)
-        ratio = f"{value / target:.2f}" if target else "-"
-        print(f"{name:<12} {value:>10.1f} {target if target else '-':>10} {ratio:>7}")
-    print(json.dumps(figures))
+        last = results[columns[-1]][name]
+        ratio = last / results["native"][name] if len(columns) > 1 else (last / target if target else None)
+        print(f"{name:<14}{values} {target if target else '-':>8} {f'{ratio:.2f}' if ratio else '-':>7}")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

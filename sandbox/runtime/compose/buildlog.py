@@ -72,13 +72,26 @@ def _clip(text: str, width: int = _LINE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# What docker prints when a base image cannot be pulled: no registry, or a locked-down network.
+_REGISTRY_SIGNS = ("registry-1.docker.io", "pull access denied", "manifest unknown", "failed to resolve",
+                   "toomanyrequests", "error pulling image")
+REGISTRY_HINT = ("no container registry reachable? `sandbox up --offline-images` builds every image "
+                 "locally (or set SANDBOX_OFFLINE_IMAGES=true)")
+
+
+def registry_unreachable(text: str) -> bool:
+    lowered = text.lower()
+    return any(sign in lowered for sign in _REGISTRY_SIGNS)
+
+
 def build_failed(run: LoggedRun, result: Result) -> EnvironmentBuildError:
-    lines = [l.rstrip() for l in _ANSI.sub("", result.stdout + result.stderr).splitlines() if l.strip()]
+    output = _ANSI.sub("", result.stdout + result.stderr)
+    lines = [l.rstrip() for l in output.splitlines() if l.strip()]
     last = _last_error(lines)
+    hint = REGISTRY_HINT if registry_unreachable(output) else "check network access to PyPI and deb.debian.org"
     return EnvironmentBuildError(
         f"{run.what} failed (exit code {result.returncode}){': ' + last if last else ''}",
-        hint=f"full output in {run.log}; check network access to PyPI and deb.debian.org",
-        details="\n".join(lines[-20:]) or None)
+        hint=f"{hint}; full output in {run.log}", details="\n".join(lines[-20:]) or None)
 
 
 def _last_error(lines: list[str]) -> str:

@@ -19,7 +19,7 @@ from sandbox.delivery.deploy import deploy_project
 from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
 from sandbox.runtime import preflight, updates
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
-from sandbox.runtime.compose import engine, render
+from sandbox.runtime.compose import buildlog, engine, render
 from sandbox.runtime.state import StateDir
 from sandbox.services import airflow as airflow_service
 from sandbox.services import aws, elasticsearch, kafka, postgres
@@ -167,8 +167,10 @@ class ComposeRuntime(Runtime):
         bad = next((s for s in self.services() if rows.get(s) and not _ok(s, rows[s])), None)
         last = [l for l in output.strip().splitlines() if l.strip()][-1:] or ["docker compose up failed"]
         if bad is None:
-            return ServiceFailedError(f"docker compose up failed: {last[0].strip()}",
-                                      hint="see `sandbox status` and `sandbox logs SERVICE`", details=output[-2000:])
+            hint = buildlog.REGISTRY_HINT if buildlog.registry_unreachable(output) else \
+                "see `sandbox status` and `sandbox logs SERVICE`"
+            return ServiceFailedError(f"docker compose up failed: {last[0].strip()}", hint=hint,
+                                      details=output[-2000:])
         return ServiceFailedError(f"{bad} did not become healthy ({rows[bad].get('Status', '?')})",
                                   hint=f"see `sandbox logs {bad}`; a slow machine may need a larger "
                                        "SANDBOX_START_TIMEOUT", details="\n".join(self.log_lines(bad, 25)))

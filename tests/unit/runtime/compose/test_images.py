@@ -366,3 +366,15 @@ def test_mounts_left_below_a_build_folder_are_found(tmp_path):
 def test_base_tag_depends_on_the_ca_bundle():
     assert TAG.match(rootfs.base_tag(b"a"))
     assert rootfs.base_tag(b"a") == rootfs.base_tag(b"a") != rootfs.base_tag(b"b")
+
+
+def test_an_unreachable_registry_points_at_offline_images(settings, docker):
+    pull = 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host'
+    docker(FakeDocker(fail_build="airflow-mwaa", output=("Step 2/20 : FROM ${BASE}", pull)))
+    with pytest.raises(EnvironmentBuildError) as caught:
+        ensure_images(settings, "", offline=False, progress=RecordingProgress())
+    assert "--offline-images" in caught.value.hint
+    docker(FakeDocker(fail_build="airflow-mwaa"))  # a failure that is not the registry's
+    with pytest.raises(EnvironmentBuildError) as caught:
+        ensure_images(settings, "", offline=True, progress=RecordingProgress())
+    assert "--offline-images" not in caught.value.hint and "PyPI" in caught.value.hint
