@@ -205,7 +205,13 @@ def run_for_up(settings: Settings, state: StateDir, venv: Path, progress,
     progress.step("startup-script", f"running {script.name} as MWAA does (bash, "
                                     f"{settings.startup_timeout:.0f} s limit)")
     result = run_for_project(settings, script, venv=venv)
-    log = state.logs / result.stream
+    check_for_up(state, result, progress)
+    return result
+
+
+def check_for_up(state: StateDir, result: StartupResult, progress) -> None:
+    """Keep the log; raise where MWAA would not start the component, note where it carries on."""
+    log = write_local_copy(state, result)
     if result.timed_out or not result.env_captured:
         raise StartupScriptError(result.problems()[0], hint=f"see {log}",
                                  details="\n".join(l.format() for l in result.log_lines[-15:]))
@@ -213,4 +219,3 @@ def run_for_up(settings: Settings, state: StateDir, venv: Path, progress,
         progress.note(problem)
     progress.done("startup-script", f"{len(result.exported)} variable(s) exported, "
                                     f"{result.seconds:.1f} s (log: {log})")
-    return result

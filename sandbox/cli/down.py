@@ -11,7 +11,9 @@ def down(ctx: typer.Context) -> None:
     rt, _ = ctx.obj.runtime(ui.ConsoleProgress())
     stopped = rt.down()
     if stopped:
-        ui.console.print(f"Stopped {len(stopped)} process(es); data kept in {rt.settings.state_dir}.")
+        what = "service(s)" if rt.name == "compose" else "process(es)"
+        kept = "Docker volumes" if rt.name == "compose" else str(rt.settings.state_dir)
+        ui.console.print(f"Stopped {len(stopped)} {what}; data kept in {kept} (`sandbox reset` removes it).")
     else:
         ui.console.print(f"Nothing is running for {rt.settings.project_dir}.")
 

@@ -49,6 +49,8 @@ def box(module_scratch):
     shutil.rmtree(sandbox.project / "dags")
     shutil.copytree(REPO / "dags", sandbox.project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "requirements.txt", sandbox.project / "requirements.txt")
+    # proves where the script ran: that folder exists only in the Airflow image
+    (sandbox.project / "startup.sh").write_text('export SANDBOX_IT_MARKER="ran in $(ls -d /opt/airflow/venv)"\n')
     try:
         done = sandbox.run("up", "--runtime", "compose", timeout=1800)
         assert done.returncode == 0, f"up failed:\n{done.stdout}\n{done.stderr}"
@@ -94,6 +96,19 @@ def test_every_service_is_healthy_and_reachable_from_the_host(box):
     assert probe.returncode == 0 and probe.stdout.strip() == "1", probe.stderr
 
 
+def test_the_startup_script_ran_in_the_image_and_its_export_reaches_airflow(box):
+    name = project_of(box)
+    container = docker("ps", "--quiet", "--filter", f"label=com.docker.compose.project={name}",
+                       "--filter", "label=com.docker.compose.service=airflow-scheduler").stdout.split()[0]
+    seen = docker("exec", container, "printenv", "SANDBOX_IT_MARKER").stdout.strip()
+    assert seen == "ran in /opt/airflow/venv"
+    logs = boto3.client("logs", endpoint_url=f"http://127.0.0.1:{box.ports['aws_port']}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+    streams = logs.describe_log_streams(logGroupName="airflow-compose-env-Scheduler",
+                                        logStreamNamePrefix="startup_script_execution_")["logStreams"]
+    assert streams, "the startup script's log did not reach CloudWatch"
+
+
 def test_e2e_proof_through_the_containers(box):
     done = box.run("e2e", "--json", "--count", "3000", "--seed", "7", timeout=900)
     result = json.loads(done.stdout)
@@ -111,6 +126,20 @@ def test_logs_come_from_the_containers(box):
     assert last == payload["lines"][-3:]
     unknown = box.run("logs", "nosuch")
     assert unknown.returncode != 0 and "no service named 'nosuch'" in unknown.stderr
+
+
+def test_requirements_check_and_parse_work_beside_the_containers(box):
+    done = box.run("requirements", "check", "--json", timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    logs = boto3.client("logs", endpoint_url=f"http://127.0.0.1:{box.ports['aws_port']}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+    streams = logs.describe_log_streams(logGroupName="airflow-compose-env-Worker",
+                                        logStreamNamePrefix="requirements_install_")["logStreams"]
+    assert streams, "the check's log did not reach the running sandbox's CloudWatch"
+    parsed = box.run("parse", "--json", timeout=900)
+    payload = json.loads(parsed.stdout)
+    assert parsed.returncode == 0 and payload["import_errors"] == [], parsed.stdout + parsed.stderr
+    assert {"log_producer", "log_consumer"} <= set(payload["dags"])
 
 
 def test_a_second_up_reports_the_running_sandbox(box):

@@ -130,7 +130,8 @@ def _kafka(inputs: RenderInputs) -> dict:
                                 "--kafka-port", str(PORTS["kafka"])],
                        healthcheck=_health(["CMD", "python", "-c", _KAFKA_CHECK, bootstrap]))
         return service
-    service.update(image=inputs.images.kafka, volumes=["kafka-data:/var/lib/kafka/data"],
+    # root: a fresh named volume is root-owned, and the image's own user could not write its logs
+    service.update(image=inputs.images.kafka, volumes=["kafka-data:/var/lib/kafka/data"], user="0:0",
                    environment={
                        "KAFKA_NODE_ID": "1", "KAFKA_PROCESS_ROLES": "broker,controller",
                        "KAFKA_LISTENERS": f"PLAINTEXT://:{PORTS['kafka']},CONTROLLER://:9093",

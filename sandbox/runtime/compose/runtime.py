@@ -15,11 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
+from sandbox import startup as startup_script
 from sandbox.delivery.deploy import deploy_project
 from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
 from sandbox.runtime import preflight, updates
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
 from sandbox.runtime.compose import buildlog, engine, render
+from sandbox.runtime.compose import startup as compose_startup
 from sandbox.runtime.state import StateDir
 from sandbox.services import airflow as airflow_service
 from sandbox.services import aws, elasticsearch, kafka, postgres
@@ -47,6 +49,7 @@ class ComposeRuntime(Runtime):
         self.state = StateDir(settings.state_dir)
         self.compose = engine.Compose(project_name(settings), self.state.root / "compose" / "compose.yaml")
         self._rendered: str | None = None
+        self._startup = None  # the startup script's run by this `up`, published once AWS is up
 
     # -- what runs ------------------------------------------------------------------------------
     def services(self) -> list[str]:
@@ -64,6 +67,8 @@ class ComposeRuntime(Runtime):
         long_running = [s for s in self.services() if s != "airflow-init"]
         if not all(_healthy(rows.get(s)) for s in long_running):
             return False
+        if compose_startup.recorded_exports(self.settings, self.state) is None:
+            return False  # the startup script changed (or never ran): run it again
         return self.compose.file.read_text() == self._render_text()  # same inputs as now
 
     # -- up ---------------------------------------------------------------------------------------
@@ -97,11 +102,15 @@ class ComposeRuntime(Runtime):
 
         self.state.ensure()
         updates.mark_creating(self.settings)
-        _, built = image_builder.ensure_images(self.settings, updates.project_requirements(self.settings),
-                                               offline=self.settings.offline_images, progress=self.progress)
+        images, built = image_builder.ensure_images(self.settings, updates.project_requirements(self.settings),
+                                                    offline=self.settings.offline_images, progress=self.progress)
         if built:
             self.progress.note(f"built {len(built)} image(s): {', '.join(built)}")
+        # MWAA's order: the startup script (in the Airflow image), with Airflow's environment
+        env = airflow_service.airflow_variables(self.settings, self.state, render.placement(self.settings))
+        self._startup = compose_startup.run_in_image(self.settings, self.state, images.airflow, env, self.progress)
         updates.install_plugins(self.state, updates.project_plugins(self.settings))
+        self._rendered = None  # render again: the startup script's exports may have changed
         text = self._render_text()
         self.compose.file.parent.mkdir(parents=True, exist_ok=True)
         self.compose.file.write_text(text)
@@ -135,6 +144,8 @@ class ComposeRuntime(Runtime):
                                        f"http://airflow-webserver:{render.PORTS['airflow']}")
         made = aws.bootstrap(self.settings, variables)
         self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), {len(made.log_groups)} log groups")
+        if self._startup is not None:
+            startup_script.publish(self.settings, self._startup)
         self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
         report = deploy_project(self.settings)
         self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
@@ -181,7 +192,8 @@ class ComposeRuntime(Runtime):
 
             s = self.settings
             images = image_builder.plan_images(s, updates.project_requirements(self.settings), offline=s.offline_images)
-            env = airflow_service.airflow_variables(s, self.state, render.placement(s))
+            exports = compose_startup.recorded_exports(s, self.state) or {}
+            env = airflow_service.airflow_variables(s, self.state, render.placement(s), exports)
             plugins = self.state.plugins_folder
             self._rendered = render.to_yaml(render.render(render.RenderInputs(
                 s, images, self.compose.project, env, self.state.admin_password(), str(plugins))))

@@ -165,3 +165,30 @@ def test_compose_ps_output_of_both_shapes():
     assert engine.parse_ps('{"Service": "a"}\n{"Service": "b"}\n') == [{"Service": "a"}, {"Service": "b"}]
     assert engine.parse_ps('[{"Service": "a"}]') == [{"Service": "a"}]
     assert engine.parse_ps("") == []
+
+
+def test_the_startup_script_runs_in_the_image_with_values_passed_by_name(tmp_path):
+    from sandbox.proc import Command
+    from sandbox.runtime.compose.startup import ContainerRunner
+
+    container = ContainerRunner("mwaa-sandbox/airflow:abc", [tmp_path])
+    argv = container.argv(Command.of("timeout", "300", "/bin/bash", tmp_path / "wrapper",
+                                     env={"SECRET_TOKEN": "s3cr3t", "AIRFLOW_HOME": "/opt/airflow"}))
+    assert argv[:3] == ("docker", "run", "--rm")
+    assert ("--volume", f"{tmp_path}:{tmp_path}") == argv[argv.index("--volume"):argv.index("--volume") + 2]
+    assert argv[-5:] == ("mwaa-sandbox/airflow:abc", "timeout", "300", "/bin/bash", str(tmp_path / "wrapper"))
+    assert "--env" in argv and "SECRET_TOKEN" in argv and "s3cr3t" not in " ".join(argv)
+
+
+def test_recorded_exports_follow_the_script(project):
+    from sandbox.runtime.compose import startup
+    from sandbox.runtime.state import StateDir
+
+    settings = load_settings(project)
+    state = StateDir(settings.state_dir)
+    assert startup.recorded_exports(settings, state) is None  # never ran
+    progress = SimpleNamespace(step=lambda *a: None, done=lambda *a: None, note=lambda *a: None)
+    startup.run_in_image(settings, state, "image", {}, progress)  # no script: nothing runs
+    assert startup.recorded_exports(settings, state) == {}
+    (project / "startup.sh").write_text("export A=1\n")
+    assert startup.recorded_exports(settings, state) is None  # a new script: run it again
