@@ -9,6 +9,7 @@ import json
 import random
 import shutil
 import subprocess
+import time
 import urllib.request
 
 import boto3
@@ -126,6 +127,27 @@ def test_logs_come_from_the_containers(box):
     assert last == payload["lines"][-3:]
     unknown = box.run("logs", "nosuch")
     assert unknown.returncode != 0 and "no service named 'nosuch'" in unknown.stderr
+
+
+def test_component_logs_reach_their_cloudwatch_groups(box):
+    logs = boto3.client("logs", endpoint_url=f"http://127.0.0.1:{box.ports['aws_port']}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+    wanted = {"Scheduler": "scheduler_", "WebServer": "webserver_", "DAGProcessing": ""}
+    deadline = time.monotonic() + 90
+    while True:
+        missing = {}
+        for suffix, prefix in wanted.items():
+            streams = logs.describe_log_streams(logGroupName=f"airflow-compose-env-{suffix}")["logStreams"]
+            names = [s["logStreamName"] for s in streams if s["logStreamName"].startswith(prefix)
+                     and not s["logStreamName"].startswith("startup_script_execution")]
+            shipped = [n for n in names if logs.get_log_events(logGroupName=f"airflow-compose-env-{suffix}",
+                                                               logStreamName=n, limit=1)["events"]]
+            if not shipped:
+                missing[suffix] = [s["logStreamName"] for s in streams]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert not missing, f"no shipped component log in {missing}"
 
 
 def test_requirements_check_and_parse_work_beside_the_containers(box):

@@ -22,6 +22,9 @@ NETWORK = "sandbox"
 # Ports inside the containers; the host ports are settings.
 PORTS = {"postgres": 5432, "kafka": 9092, "elasticsearch": 9200, "aws": 4566, "airflow": 8080}
 INFRA = ("postgres", "kafka", "elasticsearch", "aws")
+VOLUMES = ("postgres-data", "kafka-data", "elasticsearch-data", "dags", "airflow-logs", "component-logs")
+# Each Airflow component's output is also written here, for the log shipper (as natively).
+COMPONENT_LOGS = "/opt/airflow/component-logs"
 # Registry images (the default); --offline-images builds every one of them locally instead.
 KAFKA_IMAGE_HOME = "/opt/kafka"
 _JOB_TYPES = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
@@ -71,6 +74,7 @@ def render(inputs: RenderInputs) -> dict:
                 "aws": _aws(inputs), "dagsync": _dagsync(inputs), "airflow-init": _airflow_init(inputs)}
     for name in airflow_services(s):
         services[name] = _airflow_component(inputs, name)
+    services["logship"] = _logship(inputs)
     for service in services.values():
         service.setdefault("networks", [NETWORK])
         service["ulimits"] = {"nofile": {"soft": s.ulimit_nofile, "hard": s.ulimit_nofile}}
@@ -79,7 +83,7 @@ def render(inputs: RenderInputs) -> dict:
         "name": inputs.project_name,
         "services": services,
         "networks": {NETWORK: {"ipam": {"config": [{"subnet": s.compose_subnet}]}}},
-        "volumes": {v: {} for v in ("postgres-data", "kafka-data", "elasticsearch-data", "dags", "airflow-logs")},
+        "volumes": {v: {} for v in VOLUMES},
     }
 
 
@@ -187,8 +191,6 @@ def _dagsync(inputs: RenderInputs) -> dict:
     """The S3 -> dags loop, in the sidecar: the same code as the native process, pointed at the
     emulator by its service name, writing its status into the project's state folder."""
     s = inputs.settings
-    env = {k: v for k, v in as_env(s).items() if k not in ("SANDBOX_MWAA_DATA_DIR", "SANDBOX_CACHE_DIR")}
-    env.update({"SANDBOX_HOST": "aws", "SANDBOX_AWS_PORT": str(PORTS["aws"]), "PYTHONUNBUFFERED": "1"})
     status = "/project/.sandbox/dagsync.json"
     check = ("import sys; from pathlib import Path; from sandbox.delivery import s3sync; "
              "st = s3sync.read_status(Path(sys.argv[1])); sys.exit(0 if s3sync.is_live(st) and st.get('passes') else 1)")
@@ -196,10 +198,39 @@ def _dagsync(inputs: RenderInputs) -> dict:
         "image": inputs.images.tools,
         "command": ["python", "-m", "sandbox.delivery.syncd", "--project", "/project", "--container",
                     "--target", f"{AIRFLOW_HOME}/dags", "--interval", f"{s.dag_sync_interval:g}"],
-        "environment": env,
-        "volumes": [f"{s.project_dir}:/project:ro", f"{s.state_dir}:/project/.sandbox", f"dags:{AIRFLOW_HOME}/dags"],
+        "environment": _sidecar_env(s),
+        "volumes": [*_project_mounts(s), f"dags:{AIRFLOW_HOME}/dags"],
         "depends_on": {"aws": {"condition": "service_healthy"}},
         "healthcheck": _health(["CMD", "python", "-c", check, status], interval="2s"),
+    }
+
+
+def _sidecar_env(settings: Settings) -> dict[str, str]:
+    """A sandbox helper's settings, pinned as natively, with the emulator reached by its name."""
+    env = {k: v for k, v in as_env(settings).items() if k not in ("SANDBOX_MWAA_DATA_DIR", "SANDBOX_CACHE_DIR")}
+    env.update({"SANDBOX_HOST": "aws", "SANDBOX_AWS_PORT": str(PORTS["aws"]), "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def _project_mounts(settings: Settings) -> list[str]:
+    return [f"{settings.project_dir}:/project:ro", f"{settings.state_dir}:/project/.sandbox"]
+
+
+def _logship(inputs: RenderInputs) -> dict:
+    """Component logs -> CloudWatch, the native shipper's code: it finds each component's
+    output and the per-DAG-file logs where it looks for them natively."""
+    s = inputs.settings
+    check = ("import json, sys, time; st = json.load(open(sys.argv[1])); "
+             "sys.exit(0 if st.get('passes', 0) >= 1 and st.get('at', 0) > time.time() - 60 else 1)")
+    return {
+        "image": inputs.images.tools,
+        "command": ["python", "-m", "sandbox.logship", "--project", "/project"],
+        "environment": _sidecar_env(s),
+        # Airflow's `latest` link is absolute: the logs also where Airflow wrote them
+        "volumes": [*_project_mounts(s), "component-logs:/project/.sandbox/logs:ro",
+                    "airflow-logs:/project/.sandbox/airflow/logs:ro", f"airflow-logs:{AIRFLOW_HOME}/logs:ro"],
+        "depends_on": {"aws": {"condition": "service_healthy"}},
+        "healthcheck": _health(["CMD", "python", "-c", check, "/project/.sandbox/logship.json"], interval="3s"),
     }
 
 
@@ -227,7 +258,11 @@ def _airflow_init(inputs: RenderInputs) -> dict:
 def _airflow_component(inputs: RenderInputs, name: str) -> dict:
     component = "scheduler" if name.startswith("airflow-scheduler") else name.removeprefix("airflow-")
     service = _airflow_base(inputs)
-    service["command"] = airflow_service.component_argv(component)
+    # exec: the component stays PID 1 and gets Docker's SIGTERM; tee keeps `docker logs` too
+    log = f"{COMPONENT_LOGS}/{name}.log"
+    service["command"] = ["bash", "-c", f'exec "$@" > >(tee -a {log}) 2>&1', "bash",
+                          *airflow_service.component_argv(component)]
+    service["volumes"] = [*service["volumes"], f"component-logs:{COMPONENT_LOGS}"]
     needs = {"airflow-init": {"condition": "service_completed_successfully"},
              "dagsync": {"condition": "service_healthy"}}
     needs.update({svc: {"condition": "service_healthy"} for svc in INFRA})

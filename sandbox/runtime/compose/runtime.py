@@ -53,7 +53,7 @@ class ComposeRuntime(Runtime):
 
     # -- what runs ------------------------------------------------------------------------------
     def services(self) -> list[str]:
-        return [*render.INFRA, "dagsync", "airflow-init", *render.airflow_services(self.settings)]
+        return [*render.INFRA, "dagsync", "airflow-init", *render.airflow_services(self.settings), "logship"]
 
     def endpoints(self) -> list[Endpoint]:
         s = self.settings

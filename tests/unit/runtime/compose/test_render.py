@@ -34,12 +34,13 @@ def test_every_service_is_there_with_a_healthcheck_and_the_fixed_limits(project,
     assert doc["name"] == "mwaa-sandbox-test-1234"
     assert list(doc["services"]) == ["postgres", "kafka", "elasticsearch", "aws", "dagsync", "airflow-init",
                                      "airflow-scheduler", "airflow-scheduler-2", "airflow-dag-processor",
-                                     "airflow-triggerer", "airflow-webserver"]
+                                     "airflow-triggerer", "airflow-webserver", "logship"]
     for name, service in doc["services"].items():
         assert name == "airflow-init" or service["healthcheck"]["test"][0] == "CMD", name
         assert service["ulimits"] == {"nofile": {"soft": 20000, "hard": 20000}}
     assert doc["services"]["airflow-init"]["restart"] == "no"
-    assert set(doc["volumes"]) == {"postgres-data", "kafka-data", "elasticsearch-data", "dags", "airflow-logs"}
+    assert set(doc["volumes"]) == {"postgres-data", "kafka-data", "elasticsearch-data", "dags", "airflow-logs",
+                                   "component-logs"}
 
 
 def test_ports_are_settings_published_on_loopback_only(project):
@@ -69,9 +70,12 @@ def test_airflow_depends_on_init_sync_and_healthy_infrastructure(project):
     assert scheduler["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
     assert {k for k, v in scheduler["depends_on"].items() if v["condition"] == "service_healthy"} == {
         "dagsync", "postgres", "kafka", "elasticsearch", "aws"}
-    assert scheduler["command"] == ["airflow", "scheduler", "--skip-serve-logs"]
+    assert scheduler["command"][-3:] == ["airflow", "scheduler", "--skip-serve-logs"]
+    assert scheduler["command"][:2] == ["bash", "-c"] and "tee -a /opt/airflow/component-logs/airflow-scheduler.log" \
+        in scheduler["command"][2]  # exec keeps the component PID 1; its output also goes to a file
+    assert "component-logs:/opt/airflow/component-logs" in scheduler["volumes"]
     assert "SchedulerJob" in scheduler["healthcheck"]["test"]
-    assert services["airflow-dag-processor"]["command"][:2] == ["python", "-c"]
+    assert services["airflow-dag-processor"]["command"][4:6] == ["python", "-c"]
     assert "DagProcessorJob" in services["airflow-dag-processor"]["healthcheck"]["test"]
     assert "/p/plugins:/opt/airflow/plugins:ro" in scheduler["volumes"]
     assert "dags:/opt/airflow/dags:ro" in scheduler["volumes"]
@@ -84,6 +88,14 @@ def test_the_sync_sidecar_reaches_the_emulator_by_name(project):
     assert sidecar["environment"]["SANDBOX_HOST"] == "aws" and sidecar["environment"]["SANDBOX_AWS_PORT"] == "4566"
     assert "--container" in sidecar["command"]
     assert f"{project.resolve()}/.sandbox:/project/.sandbox" in sidecar["volumes"]
+
+
+def test_the_log_shipper_reads_where_the_components_write(project):
+    shipper = render.render(inputs(project))["services"]["logship"]
+    assert shipper["command"] == ["python", "-m", "sandbox.logship", "--project", "/project"]
+    assert "component-logs:/project/.sandbox/logs:ro" in shipper["volumes"]
+    assert "airflow-logs:/opt/airflow/logs:ro" in shipper["volumes"]
+    assert shipper["environment"]["SANDBOX_HOST"] == "aws"
 
 
 def test_placement_sends_airflow_to_service_names(project):

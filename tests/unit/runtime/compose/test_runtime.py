@@ -83,8 +83,8 @@ def test_start_brings_up_infrastructure_then_bootstraps_then_airflow_without_rec
     assert ups[0][-4:] == ("postgres", "kafka", "elasticsearch", "aws")
     assert "--wait" in ups[0] and "--no-deps" not in ups[0]
     assert "--no-deps" in ups[1] and "postgres" not in ups[1]
-    assert ups[1][-7:] == ("dagsync", "airflow-init", "airflow-scheduler", "airflow-scheduler-2",
-                           "airflow-dag-processor", "airflow-triggerer", "airflow-webserver")
+    assert ups[1][-8:] == ("dagsync", "airflow-init", "airflow-scheduler", "airflow-scheduler-2",
+                           "airflow-dag-processor", "airflow-triggerer", "airflow-webserver", "logship")
     # secrets carry the broker's address on the compose network, where the DAGs run
     assert steps == [("bootstrap", "172.28.83.10:9092"), ("deploy",), ("topics",), ("available",)]
 
