@@ -79,6 +79,9 @@ def render(inputs: RenderInputs) -> dict:
         service.setdefault("networks", [NETWORK])
         service["ulimits"] = {"nofile": {"soft": s.ulimit_nofile, "hard": s.ulimit_nofile}}
         service.setdefault("restart", "unless-stopped")
+        # tini as PID 1: moto and noida-db ignore SIGTERM as PID 1 (the kernel drops signals a
+        # PID 1 has no handler for), which made every `down` wait out its timeout
+        service["init"] = True
     return {
         "name": inputs.project_name,
         "services": services,

@@ -38,6 +38,7 @@ def test_every_service_is_there_with_a_healthcheck_and_the_fixed_limits(project,
     for name, service in doc["services"].items():
         assert name == "airflow-init" or service["healthcheck"]["test"][0] == "CMD", name
         assert service["ulimits"] == {"nofile": {"soft": 20000, "hard": 20000}}
+        assert service["init"] is True, name
     assert doc["services"]["airflow-init"]["restart"] == "no"
     assert set(doc["volumes"]) == {"postgres-data", "kafka-data", "elasticsearch-data", "dags", "airflow-logs",
                                    "component-logs"}
