@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from sandbox.errors import CommandFailed, ToolMissingError
 
@@ -117,10 +117,29 @@ class Runner:
         finally:
             if timer:
                 timer.cancel()
+            if child.poll() is None:  # on_line raised (e.g. Ctrl-C): leave nothing running
+                child.kill()
+                child.wait()
         if deadline and time.monotonic() >= deadline and child.returncode != 0:
             raise CommandFailed(f"{cmd.display()} did not finish within {cmd.timeout:.0f} s",
                                 details="".join(lines[-15:]) or None)
         return Result(cmd, child.returncode, "".join(lines), "", time.monotonic() - started)
+
+    def follow(self, cmd: Command) -> Iterator[str]:
+        """Output lines of a command that runs until stopped (`logs --follow`); the process is
+        killed when the reader stops reading."""
+        try:
+            child = subprocess.Popen(list(cmd.argv), env=cmd.env, cwd=cmd.cwd, text=True, errors="replace",
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except FileNotFoundError as exc:
+            raise ToolMissingError(f"{cmd.argv[0]} not found", hint="check the installation") from exc
+        try:
+            for line in child.stdout:  # type: ignore[union-attr]
+                yield line.rstrip("\n")
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
 
     def spawn(self, cmd: Command, log_path: Path) -> ProcessRecord:
         """Start a long-running process in its own session, output appended to log_path."""

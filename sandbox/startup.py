@@ -210,8 +210,9 @@ def run_for_up(settings: Settings, state: StateDir, venv: Path, progress,
 
 
 def check_for_up(state: StateDir, result: StartupResult, progress) -> None:
-    """Keep the log; raise where MWAA would not start the component, note where it carries on."""
-    log = write_local_copy(state, result)
+    """Raise where MWAA would not start the component, note where it carries on (the run's
+    local log copy is already written)."""
+    log = state.logs / result.stream
     if result.timed_out or not result.env_captured:
         raise StartupScriptError(result.problems()[0], hint=f"see {log}",
                                  details="\n".join(l.format() for l in result.log_lines[-15:]))

@@ -217,6 +217,13 @@ def _run_hook(hook: Callable[[object], object], s3, log: Callable[[str], None]) 
         log(f"{_stamp(time.time())} environment check failed: {type(exc).__name__}: {exc}")
 
 
+def container_fresh(status: dict, now: float | None = None) -> bool:
+    """A sidecar's pid cannot be checked from the host: it counts as running while it keeps
+    writing its status (after every pass, failed or not)."""
+    last = max(status.get("last_pass_at") or 0, status.get("last_error_at") or 0, status.get("started_at") or 0)
+    return (now or time.time()) - last < 2 * float(status.get("interval") or 30) + 15
+
+
 def request_file(status_path: Path) -> Path:
     return status_path.with_suffix(".request")
 
@@ -266,6 +273,8 @@ def request_pass(status_path: Path) -> bool:
     container). False if none is running."""
     status = read_status(status_path)
     if status and status.get("container"):
+        if not container_fresh(status):
+            return False
         request_file(status_path).touch()
         return True
     if not is_live(status):

@@ -50,7 +50,9 @@ class StateDir:
         return self.logs / f"{process}.log"
 
     def ensure(self) -> None:
-        for folder in (self.root, self.logs, self.data, self.airflow_home, self.dags_folder):
+        # airflow/logs: the compose runtime mounts over it; created by us, not as root by Docker
+        for folder in (self.root, self.logs, self.data, self.airflow_home, self.dags_folder,
+                       self.airflow_home / "logs"):
             folder.mkdir(parents=True, exist_ok=True)
         gitignore = self.root / ".gitignore"
         if not gitignore.exists():

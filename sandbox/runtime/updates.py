@@ -158,8 +158,7 @@ def stage(settings: Settings, s3, target: dict[str, str | None], folder: Path) -
         req = files["requirements"]
         requirements = req.read_text() if req else ""
     else:
-        from sandbox.runtime.native_airflow import AirflowSetup
-        requirements = AirflowSetup(settings, StateDir(settings.state_dir), None).requirements_text()
+        requirements = project_requirements(settings)
     script = files.get("startup")
     return Inputs(requirements, script, files.get("plugins"))
 

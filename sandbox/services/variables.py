@@ -6,21 +6,14 @@ network's in containers (a task reading a secret must be able to connect to what
 
 from __future__ import annotations
 
-from sandbox.services import airflow, aws, elasticsearch, kafka, postgres
+from sandbox.services import airflow
 from sandbox.services.airflow import Addresses
 from sandbox.settings import Settings
 
 
 def template_variables(settings: Settings, reach: Addresses | None = None,
                        airflow_url: str | None = None) -> dict[str, str]:
-    if reach is None:
-        return {
-            "kafka.bootstrap_servers": kafka.bootstrap_servers(settings),
-            "elasticsearch.url": elasticsearch.url(settings),
-            "aws.endpoint_url": aws.url(settings),
-            "airflow.url": airflow.url(settings),
-            "postgres.url": postgres.endpoint(settings).url,
-        }
+    reach = reach or airflow.host_addresses(settings)
     return {
         "kafka.bootstrap_servers": reach.kafka_bootstrap,
         "elasticsearch.url": f"http://{reach.es_host}:{reach.es_port}",

@@ -273,3 +273,10 @@ def test_stream_timeout_kills_and_raises():
 def test_stream_missing_binary():
     with pytest.raises(ToolMissingError):
         Runner().stream(Command.of("/nonexistent/tool"), lambda line: None)
+
+
+def test_follow_yields_lines_and_kills_the_command_when_the_reader_stops():
+    lines = Runner().follow(Command.of(sys.executable, "-u", "-c",
+                                       "import time\nfor i in range(100):\n    print(i); time.sleep(0.05)"))
+    assert [next(lines) for _ in range(3)] == ["0", "1", "2"]
+    lines.close()  # what Ctrl-C on `sandbox logs -f` does to the generator

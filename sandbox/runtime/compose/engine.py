@@ -6,6 +6,7 @@ script always exits 0, so we run the binary itself (standalone: it talks to the 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -34,8 +35,10 @@ def compose_binary() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=None)
 def engine_version(timeout: float = 10) -> str | None:
-    """The engine's version, or None when no engine answers (or there is no docker CLI)."""
+    """The engine's version, or None when no engine answers (or there is no docker CLI). Asked
+    once per command: choosing the runtime, `is_up` and preflight all want it."""
     try:
         result = runner.run(Command.of("docker", "info", "--format", "{{.ServerVersion}}", timeout=timeout))
     except (ToolMissingError, CommandFailed):

@@ -21,6 +21,7 @@ from sandbox.errors import CommandFailed, ToolMissingError
 from sandbox.mwaa.data import locate
 from sandbox.proc import Command, runner
 from sandbox.runtime.compose import recipes, rootfs
+from sandbox.runtime.compose.engine import ENGINE_HINT
 from sandbox.runtime.compose.buildlog import LoggedRun, run_logged
 from sandbox.runtime.compose.recipes import ImageBuild
 
@@ -34,7 +35,6 @@ REGISTRY_IMAGES = {
 # version, or LocalStack's last community release that needs no auth token.
 LOCALSTACK_IMAGE = "localstack/localstack:3.8.1"
 BUILD_TIMEOUT = 3600.0
-_NO_ENGINE_HINT = "start the Docker engine (dockerd), or use --runtime native"
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def image_exists(tag: str) -> bool:
     if "no such image" in (result.stderr + result.stdout).lower():
         return False
     raise CommandFailed(f"the Docker engine did not answer `docker image inspect {tag}`",
-                        hint=_NO_ENGINE_HINT, details=(result.stderr or result.stdout).strip() or None)
+                        hint=ENGINE_HINT, details=(result.stderr or result.stdout).strip() or None)
 
 
 def ensure_images(settings, requirements_text: str, *, offline: bool,

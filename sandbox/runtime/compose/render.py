@@ -30,8 +30,9 @@ KAFKA_IMAGE_HOME = "/opt/kafka"
 _JOB_TYPES = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
 # A component is healthy while its job row in the metadata DB has a fresh heartbeat from this
 # container; cheaper than `airflow jobs check`, which imports all of Airflow every few seconds.
-_JOB_CHECK = ("import socket, sys, psycopg2; "
-              "c = psycopg2.connect(host='postgres', dbname='airflow', user='airflow', connect_timeout=3); "
+_JOB_CHECK = ("import os, socket, sys, psycopg2; "
+              "c = psycopg2.connect(os.environ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].replace('+psycopg2', ''), "
+              "connect_timeout=3); "
               "cur = c.cursor(); cur.execute(\"select 1 from job where job_type = %s and hostname = %s "
               "and state = 'running' and latest_heartbeat > now() - interval '60 seconds'\", "
               "(sys.argv[1], socket.getfqdn())); sys.exit(0 if cur.fetchone() else 1)")

@@ -18,6 +18,7 @@ from typing import Iterator
 from sandbox import startup as startup_script
 from sandbox.delivery.deploy import deploy_project
 from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
+from sandbox.proc import runner
 from sandbox.runtime import preflight, updates
 from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
 from sandbox.runtime.compose import buildlog, engine, render
@@ -27,6 +28,7 @@ from sandbox.services import airflow as airflow_service
 from sandbox.services import aws, elasticsearch, kafka, postgres
 from sandbox.services.base import Endpoint
 from sandbox.services.variables import template_variables
+from sandbox.settings import env_var
 
 PORTS = {"postgres": "postgres_port", "kafka": "kafka_port", "elasticsearch": "elasticsearch_port",
          "aws": "aws_port", "airflow-webserver": "airflow_port"}
@@ -50,6 +52,7 @@ class ComposeRuntime(Runtime):
         self.compose = engine.Compose(project_name(settings), self.state.root / "compose" / "compose.yaml")
         self._rendered: str | None = None
         self._startup = None  # the startup script's run by this `up`, published once AWS is up
+        self._images = None  # what this `up` built (planned again only when not)
 
     # -- what runs ------------------------------------------------------------------------------
     def services(self) -> list[str]:
@@ -94,14 +97,21 @@ class ComposeRuntime(Runtime):
             clash = [n for n in subnets if name != own and ipaddress.ip_network(n, strict=False).overlaps(ours)]
             if clash:
                 raise ConfigError(f"compose_subnet {ours} overlaps Docker network {name} ({clash[0]})",
-                                  hint="set SANDBOX_COMPOSE_SUBNET (or Sandbox.compose_subnet in mwaa.yaml) "
-                                       "to a free range, e.g. 172.29.84.0/24")
+                                  hint=f"set {env_var('compose_subnet')} (or Sandbox.compose_subnet in "
+                                       "mwaa.yaml) to a free range, e.g. 172.29.84.0/24")
 
     def prepare(self) -> None:
-        from sandbox.runtime.compose import images as image_builder
-
         self.state.ensure()
         updates.mark_creating(self.settings)
+        try:
+            self._prepare()
+        except BaseException as exc:
+            updates.mark_create_failed(self.settings, exc)
+            raise
+
+    def _prepare(self) -> None:
+        from sandbox.runtime.compose import images as image_builder
+
         images, built = image_builder.ensure_images(self.settings, updates.project_requirements(self.settings),
                                                     offline=self.settings.offline_images, progress=self.progress)
         if built:
@@ -110,6 +120,7 @@ class ComposeRuntime(Runtime):
         env = airflow_service.airflow_variables(self.settings, self.state, render.placement(self.settings))
         self._startup = compose_startup.run_in_image(self.settings, self.state, images.airflow, env, self.progress)
         updates.install_plugins(self.state, updates.project_plugins(self.settings))
+        self._images = images
         self._rendered = None  # render again: the startup script's exports may have changed
         text = self._render_text()
         self.compose.file.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +143,7 @@ class ComposeRuntime(Runtime):
             updates.mark_available(self.settings)
         except BaseException as exc:
             updates.mark_create_failed(self.settings, exc)
-            self.progress.note("stopping what this run started (volumes kept)")
+            self.progress.note("stopping the sandbox's containers (volumes kept)")
             self.compose.run("down", "--timeout", "10", timeout=300)
             raise
         return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
@@ -191,12 +202,16 @@ class ComposeRuntime(Runtime):
             from sandbox.runtime.compose import images as image_builder
 
             s = self.settings
-            images = image_builder.plan_images(s, updates.project_requirements(self.settings), offline=s.offline_images)
+            images = self._images or image_builder.plan_images(s, updates.project_requirements(s),
+                                                               offline=s.offline_images)
             exports = compose_startup.recorded_exports(s, self.state) or {}
             env = airflow_service.airflow_variables(s, self.state, render.placement(s), exports)
-            plugins = self.state.plugins_folder
+            # the archive's hash: a new plugins.zip changes the file, so `up` recreates Airflow
+            archive = updates.project_plugins(s)
+            digest = hashlib.sha256(archive.read_bytes()).hexdigest() if archive else "none"
             self._rendered = render.to_yaml(render.render(render.RenderInputs(
-                s, images, self.compose.project, env, self.state.admin_password(), str(plugins))))
+                s, images, self.compose.project, env, self.state.admin_password(), str(self.state.plugins_folder),
+                extra_env={"SANDBOX_PLUGINS_SHA256": digest})))
         return self._rendered
 
     # -- down, reset, status, logs ------------------------------------------------------------------
@@ -232,22 +247,15 @@ class ComposeRuntime(Runtime):
         raise NotRunningError(f"the compose runtime keeps {service}'s log in Docker",
                               hint=f"use `sandbox logs {service}`")
 
-    def log_services(self) -> list[str]:
-        return self.services()
-
     def log_lines(self, service: str, lines: int) -> list[str]:
         result = self.compose.run("logs", "--no-color", "--no-log-prefix", "--tail", str(lines),
                                   self._service(service), timeout=60)
-        return (result.stdout + result.stderr).splitlines() if result.ok else []
+        return result.check(f"docker compose logs {service}").stdout.splitlines()
 
     def follow_logs(self, service: str) -> Iterator[str]:
-        import subprocess
-
         cmd = self.compose.command("logs", "--no-color", "--no-log-prefix", "--follow", "--tail", "0",
                                    self._service(service), timeout=None)
-        with subprocess.Popen(list(cmd.argv), env=cmd.env, cwd=cmd.cwd, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as child:
-            yield from (line.rstrip("\n") for line in child.stdout)  # type: ignore[union-attr]
+        return runner.follow(cmd)
 
     def _service(self, service: str) -> str:
         name = "airflow-webserver" if service == "airflow" else service

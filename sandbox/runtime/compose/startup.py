@@ -21,16 +21,18 @@ CONTAINER_CWD = "/opt/airflow"  # AIRFLOW_HOME in the image: MWAA runs the scrip
 
 
 class ContainerRunner:
-    """Runs a command in a throw-away container of `image` instead of on the host. Paths the
-    command names (the wrapper's folder, the script's folder) are mounted at the same place;
-    the command's environment becomes the container's (values passed by name, never on argv)."""
+    """Runs the startup wrapper (the command's last argument) in a throw-away container of
+    `image` instead of on the host: the wrapper's folder (where it records the environment) is
+    mounted read-write and the script's folder read-only, each at the same path; the command's
+    environment becomes the container's (values passed by name, never on argv)."""
 
-    def __init__(self, image: str, mounts: list[Path]):
+    def __init__(self, image: str, script_dir: Path):
         self.image = image
-        self.mounts = mounts
+        self.script_dir = script_dir
 
     def argv(self, cmd: Command) -> tuple[str, ...]:
-        volumes = [a for m in self.mounts for a in ("--volume", f"{m}:{m}")]
+        wrapper_dir = Path(cmd.argv[-1]).parent
+        volumes = ["--volume", f"{wrapper_dir}:{wrapper_dir}", "--volume", f"{self.script_dir}:{self.script_dir}:ro"]
         names = [a for k in sorted(cmd.env or {}) for a in ("--env", k)]
         return ("docker", "run", "--rm", "--workdir", CONTAINER_CWD, *volumes, *names, self.image, *cmd.argv)
 
@@ -54,14 +56,12 @@ def run_in_image(settings: Settings, state: StateDir, image: str, env: dict[str,
     script = startup_script.find_script(settings)
     result = None
     if script is not None:
-        import tempfile
-
         progress.step("startup-script", f"running {script.name} in {image} as MWAA does "
                                         f"(bash, {settings.startup_timeout:.0f} s limit)")
-        tmp = Path(tempfile.gettempdir()).resolve()
-        container = ContainerRunner(image, [tmp, script.resolve().parent])
+        container = ContainerRunner(image, script.resolve().parent)
         result = startup_script.run_script(script, env, cwd=state.airflow_home, limit=settings.startup_timeout,
                                            runner=container)
+        startup_script.write_local_copy(state, result)
         startup_script.check_for_up(state, result, progress)
     path = record_file(state)
     path.parent.mkdir(parents=True, exist_ok=True)

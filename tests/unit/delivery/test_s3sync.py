@@ -279,3 +279,11 @@ def test_a_container_loop_is_asked_through_the_request_file(proj, s3, tmp_path):
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_a_silent_container_loop_counts_as_gone(tmp_path):
+    path = _status(tmp_path, container=True, started_at=time.time() - 600, last_pass_at=time.time() - 500)
+    assert s3sync.request_pass(path) is False  # no stale request left for a dead sidecar
+    assert not s3sync.request_file(path).exists()
+    fresh = _status(tmp_path, container=True, started_at=time.time(), interval=30)
+    assert s3sync.request_pass(fresh) is True

@@ -171,12 +171,14 @@ def test_the_startup_script_runs_in_the_image_with_values_passed_by_name(tmp_pat
     from sandbox.proc import Command
     from sandbox.runtime.compose.startup import ContainerRunner
 
-    container = ContainerRunner("mwaa-sandbox/airflow:abc", [tmp_path])
-    argv = container.argv(Command.of("timeout", "300", "/bin/bash", tmp_path / "wrapper",
+    scripts, wrapper = tmp_path / "project", tmp_path / "run" / "wrapper"
+    container = ContainerRunner("mwaa-sandbox/airflow:abc", scripts)
+    argv = container.argv(Command.of("timeout", "300", "/bin/bash", wrapper,
                                      env={"SECRET_TOKEN": "s3cr3t", "AIRFLOW_HOME": "/opt/airflow"}))
     assert argv[:3] == ("docker", "run", "--rm")
-    assert ("--volume", f"{tmp_path}:{tmp_path}") == argv[argv.index("--volume"):argv.index("--volume") + 2]
-    assert argv[-5:] == ("mwaa-sandbox/airflow:abc", "timeout", "300", "/bin/bash", str(tmp_path / "wrapper"))
+    mounts = [argv[i + 1] for i, a in enumerate(argv) if a == "--volume"]
+    assert mounts == [f"{wrapper.parent}:{wrapper.parent}", f"{scripts}:{scripts}:ro"]  # nothing else
+    assert argv[-5:] == ("mwaa-sandbox/airflow:abc", "timeout", "300", "/bin/bash", str(wrapper))
     assert "--env" in argv and "SECRET_TOKEN" in argv and "s3cr3t" not in " ".join(argv)
 
 
@@ -192,3 +194,25 @@ def test_recorded_exports_follow_the_script(project):
     assert startup.recorded_exports(settings, state) == {}
     (project / "startup.sh").write_text("export A=1\n")
     assert startup.recorded_exports(settings, state) is None  # a new script: run it again
+
+
+def test_a_new_plugins_zip_changes_the_rendered_file(project, monkeypatch):
+    from sandbox.runtime.compose import images
+    from unit.runtime.compose.test_render import OFFLINE
+
+    monkeypatch.setattr(images, "plan_images", lambda *a, **k: OFFLINE)
+    (project / "mwaa.yaml").write_text("PluginsS3Path: plugins.zip\n")
+    (project / "plugins.zip").write_bytes(b"one")
+    before = ComposeRuntime(load_settings(project))._render_text()
+    (project / "plugins.zip").write_bytes(b"two")
+    after = ComposeRuntime(load_settings(project))._render_text()
+    assert before != after  # so `up` is not "already running" and recreates Airflow's containers
+    assert after.count("SANDBOX_PLUGINS_SHA256") == 6  # airflow-init and the five components
+
+
+def test_logs_of_a_failing_engine_say_so(project, fake):
+    from sandbox.errors import CommandFailed
+
+    fake._answer = lambda cmd: Result(cmd, 1, "", "Cannot connect to the Docker daemon")
+    with pytest.raises(CommandFailed, match="docker compose logs postgres failed"):
+        ComposeRuntime(load_settings(project)).log_lines("postgres", 10)
