@@ -51,7 +51,8 @@ class Images:
 
 
 def plan_images(settings, requirements_text: str, *, offline: bool) -> Images:
-    """The images for these inputs. Pure: reads the inputs, never calls Docker."""
+    """The images for these inputs, tagged by their hashes. Never calls Docker (MWAA's data
+    files may be downloaded into the cache once, as for every command that needs them)."""
     data = locate(settings.mwaa_data_dir, settings.cache_dir, settings.offline)
     ca_bundle = rootfs.host_ca_bundle()
     builds: list[ImageBuild] = []

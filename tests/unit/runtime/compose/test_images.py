@@ -163,7 +163,6 @@ def test_tags_are_stable_and_follow_their_inputs(settings, ca_bundle, shared_dat
     first = plan_images(settings, REQUIREMENTS, offline=True)
     assert plan_images(settings, REQUIREMENTS, offline=True) == first
     other_reqs = plan_images(settings, REQUIREMENTS + "lz4\n", offline=True)
-    assert (other_reqs.airflow, other_reqs.tools, other_reqs.postgres) != (first.airflow, first.tools, first.postgres)
     assert other_reqs.airflow != first.airflow
     assert (other_reqs.tools, other_reqs.postgres) == (first.tools, first.postgres)
 
