@@ -170,6 +170,20 @@ def test_a_second_up_reports_the_running_sandbox(box):
     assert "already running" in done.stdout
 
 
+def test_a_changed_requirements_txt_is_applied_by_running_up_again(box):
+    requirements = box.project / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "pyjokes==0.6.0\n")  # tiny, not in MWAA's set
+    done = box.run("up", timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "already running" not in done.stdout  # a new project image, Airflow's containers recreated
+    name = project_of(box)
+    container = docker("ps", "--quiet", "--filter", f"label=com.docker.compose.project={name}",
+                       "--filter", "label=com.docker.compose.service=airflow-scheduler").stdout.split()[0]
+    assert docker("exec", container, "python", "-c", "import pyjokes; print(pyjokes.__version__)").stdout.strip() \
+        == "0.6.0"
+    assert box.status()["environment"]["state"] == "AVAILABLE"
+
+
 def test_down_keeps_data_and_reset_leaves_nothing_behind(box):
     name = project_of(box)
     label = f"label=com.docker.compose.project={name}"
