@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sandbox.mwaa.dag_errors import stream_name as dag_file_stream
 from sandbox.mwaa.logs import LOG_GROUP_SUFFIXES, log_group
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.settings import Settings
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}

@@ -37,21 +37,13 @@ def dags_folder(settings: Settings) -> Path:
     return folder
 
 
-def requirements_text(settings: Settings) -> str:
-    """The project's requirements.txt, found as `sandbox up` finds it."""
-    from sandbox.runtime.base import SilentProgress
-    from sandbox.runtime.native_airflow import AirflowSetup
-    from sandbox.runtime.state import StateDir
-
-    return AirflowSetup(settings, StateDir(settings.state_dir), SilentProgress()).requirements_text()
-
-
 def airflow_environment(settings: Settings, progress: Callable[[str], None]):
     """(the AirflowEnvironment for the project's requirements, a sentence saying which one)."""
-    from sandbox.runtime.airflow_env import EnvironmentBuilder
+    from sandbox.environment.airflow_env import EnvironmentBuilder
+    from sandbox.environment.project import project_requirements
 
     data = locate(settings.mwaa_data_dir, settings.cache_dir, settings.offline)
-    builder = EnvironmentBuilder(data=data, requirements=requirements_text(settings),
+    builder = EnvironmentBuilder(data=data, requirements=project_requirements(settings),
                                  python=settings.python, cache_dir=settings.cache_dir,
                                  offline=settings.offline, progress=progress)
     running = settings.state_dir / "airflow-env"

@@ -20,7 +20,7 @@ from sandbox.errors import ConfigError, SandboxError
 from sandbox.mwaa import startup as rules
 from sandbox.proc import Command, Runner
 from sandbox.proc import runner as default_runner
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.settings import Settings
 
 # The timeout(1) exit statuses: 124 after SIGTERM, 137 after the SIGKILL that follows.

@@ -8,7 +8,7 @@ import typer
 
 from sandbox.cli import ui
 from sandbox.errors import ConfigError
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.settings import Settings
 from sandbox.startup import (StartupResult, StartupScriptError, find_script, publish,
                              run_for_project)

@@ -7,8 +7,8 @@ import time
 import typer
 
 from sandbox.cli import ui
-from sandbox.runtime import envstate
-from sandbox.runtime.state import StateDir
+from sandbox.environment import envstate
+from sandbox.environment.state import StateDir
 
 
 def environment_line(name: str, env: envstate.EnvironmentState) -> str:

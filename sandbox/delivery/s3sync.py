@@ -243,7 +243,7 @@ def run_loop(settings: Settings, interval: float, stop_event: threading.Event, *
              after_pass: Callable[[object], object] | None = None, container: bool = False) -> SyncStatus:
     """Pass, sleep `interval` (cut short by `wake`), repeat until stop_event is set.
     `after_pass(s3)` runs after each pass (the environment update watcher); its errors are logged."""
-    from sandbox.runtime.state import StateDir
+    from sandbox.environment.state import StateDir
 
     spec = settings.spec
     status = SyncStatus(os.getpid(), start_ticks(os.getpid()) or 0, time.time(), interval, spec.bucket_name,

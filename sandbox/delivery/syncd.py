@@ -17,7 +17,8 @@ from pathlib import Path
 from sandbox.delivery import s3sync
 from sandbox.errors import SandboxError
 from sandbox.probes import bypass_proxy_for_loopback
-from sandbox.runtime import envstate, updates
+from sandbox.environment import envstate
+from sandbox.runtime import updates
 from sandbox.settings import load_settings
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 from sandbox.errors import EnvironmentBuildError
 from sandbox.mwaa.data import MwaaData
 from sandbox.proc import Command, runner
-from sandbox.runtime.airflow_env import EnvironmentBuilder, find_python, uv_binary
+from sandbox.environment.airflow_env import EnvironmentBuilder, find_python, uv_binary
 from sandbox.settings import Settings
 
 # MWAA's image upgrades pip to the newest release when it is built, and its bill of materials

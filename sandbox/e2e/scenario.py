@@ -15,7 +15,7 @@ from sandbox.e2e.result import E2EResult
 from sandbox.errors import SandboxError
 from sandbox.proc import tail
 from sandbox.runtime.base import Progress, Runtime
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.services import airflow, elasticsearch, kafka
 
 

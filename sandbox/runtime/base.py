@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator, Protocol
 
+from sandbox import startup as startup_script
+from sandbox.delivery.deploy import deploy_project, s3_client
+from sandbox.environment import envstate
+from sandbox.environment.state import StateDir
 from sandbox.errors import NotSupportedInRuntime
+from sandbox.services import airflow as airflow_service
+from sandbox.services import aws, elasticsearch, kafka, postgres
 from sandbox.services.base import Endpoint
+from sandbox.services.variables import template_variables
 from sandbox.settings import Settings
+from sandbox.startup import StartupResult
 
 
 class Progress(Protocol):
@@ -51,32 +61,94 @@ class UpReport:
 
 
 class Runtime(ABC):
+    """One sandbox lifecycle; a backend supplies the primitives (how to prepare, start and stop
+    groups of services), never the order."""
+
     name = "runtime"
 
     def __init__(self, settings: Settings, progress: Progress | None = None):
         self.settings = settings
         self.progress = progress or SilentProgress()
+        self.state = StateDir(settings.state_dir)
+        self.startup: StartupResult | None = None  # the startup script's run by this `up`
 
     # -- the lifecycle (template) ------------------------------------------------------------
     def up(self) -> UpReport:
         if self.is_up():
             return UpReport(self.name, True, self.endpoints())
         self.preflight()
-        self.prepare()
-        return self.start()
+        return self.create()
+
+    def create(self) -> UpReport:
+        """MWAA's CREATING -> AVAILABLE: prepare (environment, startup script, plugins), the
+        infrastructure, the shared bootstrap, then Airflow. One failure path: CREATE_FAILED, and
+        whatever this run started is stopped."""
+        started_at = time.monotonic()
+        self.state.ensure()
+        envstate.mark_creating(self.settings)
+        try:
+            self.prepare()
+            self.start_infrastructure()
+            self.bootstrap()
+            self.start_airflow()
+            envstate.mark_available(self.settings, s3_client(self.settings))
+        except BaseException as exc:
+            envstate.mark_create_failed(self.settings, exc)
+            self.abort()
+            raise
+        return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
+
+    def bootstrap(self) -> None:
+        """The emulator starts empty: MWAA's resources (bucket, KMS key, log groups, secrets), the
+        startup script's log, the project deployed to the bucket (what CI's sync does), the topic."""
+        self.progress.step("aws", "creating the bucket, KMS key and log groups")
+        made = aws.bootstrap(self.settings, self.template_variables())
+        secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
+        self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
+                                  f"{len(made.log_groups)} log groups{secrets}")
+        if self.startup is not None:
+            startup_script.publish(self.settings, self.startup)
+        self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
+        report = deploy_project(self.settings)
+        self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
+                                     f"{len(report.plan.unchanged)} unchanged")
+        for warning in report.warnings:
+            self.progress.note(warning.message)
+        kafka.ensure_topics(self.settings)
+
+    def template_variables(self) -> dict[str, str]:
+        """mwaa.yaml's {{ service.field }} values: the addresses as the DAGs reach them."""
+        return template_variables(self.settings)
+
+    def endpoints(self) -> list[Endpoint]:
+        s = self.settings
+        return [airflow_service.endpoint(s), postgres.endpoint(s), kafka.endpoint(s),
+                elasticsearch.endpoint(s), aws.endpoint(s)]
 
     # -- what a backend provides ----------------------------------------------------------------
     @abstractmethod
     def is_up(self) -> bool: ...
 
     @abstractmethod
-    def preflight(self) -> None: ...
+    def preflight(self) -> None:
+        """Refuse to start (one clear error) before anything is written: ports, tools, engine."""
 
     @abstractmethod
-    def prepare(self) -> None: ...
+    def prepare(self) -> None:
+        """The Airflow environment (venv or images), the startup script's run (self.startup),
+        plugins: everything before a service starts."""
 
     @abstractmethod
-    def start(self) -> UpReport: ...
+    def start_infrastructure(self) -> None:
+        """PostgreSQL, Kafka, Elasticsearch and the AWS emulator, ready."""
+
+    @abstractmethod
+    def start_airflow(self) -> None:
+        """The S3 -> dags sync, Airflow's components and the log shipper, ready."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """After a failed `create`: stop what this run started (data kept)."""
 
     @abstractmethod
     def down(self) -> list[str]: ...
@@ -88,11 +160,18 @@ class Runtime(ABC):
     def status(self) -> list[ServiceStatus]: ...
 
     @abstractmethod
-    def endpoints(self) -> list[Endpoint]: ...
-
-    @abstractmethod
     def log_path(self, service: str): ...
 
+    # -- environment updates (MWAA's UPDATING) ---------------------------------------------------
+    def restart_airflow(self, venv: Path, startup: StartupResult | None, before_start=None) -> None:
+        """Airflow's components on a new environment, the rest kept running."""
+        raise NotSupportedInRuntime(f"the {self.name} runtime applies environment updates with `sandbox up`")
+
+    def roll_back(self) -> bool:
+        """After a failed restart_airflow: back to what ran before. False: nothing to go back to."""
+        raise NotSupportedInRuntime(f"the {self.name} runtime applies environment updates with `sandbox up`")
+
+    # -- logs -------------------------------------------------------------------------------------
     def log_lines(self, service: str, lines: int) -> list[str]:
         """The last `lines` lines of a service's log (from its log file by default)."""
         from sandbox.proc import tail
@@ -102,8 +181,6 @@ class Runtime(ABC):
 
     def follow_logs(self, service: str) -> Iterator[str]:
         """New lines of a service's log as they come (tailing its log file by default)."""
-        import time
-
         path = self.log_path(service)
         while not path.exists():
             time.sleep(0.5)
@@ -115,6 +192,3 @@ class Runtime(ABC):
                     yield chunk.decode("utf-8", "replace").rstrip("\n")
                 else:
                     time.sleep(0.5)
-
-    def exec(self, service: str, argv: list[str]):
-        raise NotSupportedInRuntime(f"exec is not supported by the {self.name} runtime")

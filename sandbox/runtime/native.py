@@ -5,24 +5,23 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 from dataclasses import replace
 from pathlib import Path
 
 from sandbox import startup as startup_script
-from sandbox.delivery.deploy import deploy_project
+from sandbox.environment import envstate
+from sandbox.environment.airflow_env import AirflowEnvironment
+from sandbox.environment.project import install_plugins, link_environment, project_plugins, project_requirements
 from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
 from sandbox.probes import wait_for
 from sandbox.proc import ProcessRecord, is_alive, runner, stop, tail
-from sandbox.runtime import preflight, sweep, updates
-from sandbox.runtime.airflow_env import AirflowEnvironment
-from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
+from sandbox.runtime import preflight, sweep
+from sandbox.runtime.base import Runtime, ServiceStatus
+from sandbox.runtime.install import Inputs, install_environment
 from sandbox.runtime.native_airflow import AirflowSetup
-from sandbox.runtime.state import StateDir
 from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida, postgres
 from sandbox.services import airflow as airflow_service
-from sandbox.services.base import Endpoint, ProcessSpec
-from sandbox.services.variables import template_variables
+from sandbox.services.base import ProcessSpec
 
 # Which setting holds each process's port(s), for preflight and error messages.
 PORTS = {
@@ -39,10 +38,9 @@ class NativeRuntime(Runtime):
 
     def __init__(self, settings, progress=None):
         super().__init__(settings, progress)
-        self.state = StateDir(settings.state_dir)
         self.airflow = AirflowSetup(settings, self.state, self.progress)
         self._env: AirflowEnvironment | None = None
-        self._startup: startup_script.StartupResult | None = None
+        self._started: list[str] = []  # what this `up` spawned, stopped again if it fails
         # What Airflow ran on before an environment update's restart, for roll_back.
         self.previous_env: Path | None = None
         self.previous_exports: dict[str, str] = {}
@@ -54,11 +52,6 @@ class NativeRuntime(Runtime):
     def process_names(self) -> list[str]:
         return (["postgres", "noida", "aws", dagsync.NAME] + airflow_service.process_names(self.settings)
                 + [logship.NAME])
-
-    def endpoints(self) -> list[Endpoint]:
-        s = self.settings
-        return [airflow_service.endpoint(s), postgres.endpoint(s), kafka.endpoint(s),
-                elasticsearch.endpoint(s), aws.endpoint(s)]
 
     def running(self) -> dict[str, ProcessRecord]:
         return {n: r for n, r in self.state.load_registry().items() if is_alive(r)}
@@ -89,20 +82,13 @@ class NativeRuntime(Runtime):
             preflight.ensure_system_user(user)
 
     def prepare(self) -> None:
-        self.state.ensure()
-        updates.mark_creating(self.settings)
-        # The same install an environment update runs; `start` deploys these files to the bucket.
-        inputs = updates.Inputs(self.airflow.requirements_text())
-        try:
-            self._env, self._startup = updates.install_environment(self.settings, self.state, self.progress,
-                                                                   inputs)
-            # MWAA unpacks plugins.zip before Airflow starts: the project's copy (what `start`
-            # deploys); an environment update unpacks the bucket's.
-            updates.install_plugins(self.state, updates.project_plugins(self.settings))
-        except BaseException as exc:
-            updates.mark_create_failed(self.settings, exc)
-            raise
-        updates.link_environment(self.state, self._env.path)
+        # The same install an environment update runs; the bootstrap deploys these files to the bucket.
+        inputs = Inputs(project_requirements(self.settings))
+        self._env, self.startup = install_environment(self.settings, self.state, self.progress, inputs)
+        # MWAA unpacks plugins.zip before Airflow starts: the project's copy (what the bootstrap
+        # deploys); an environment update unpacks the bucket's.
+        install_plugins(self.state, project_plugins(self.settings))
+        link_environment(self.state, self._env.path)
         self._init_postgres()
 
     def _init_postgres(self) -> None:
@@ -121,30 +107,19 @@ class NativeRuntime(Runtime):
             preflight.own_tree(folder, user)
         runner.run(postgres.initdb_command(self.settings)).check("initdb")
 
-    def start(self) -> UpReport:
-        started_at = time.monotonic()
-        started: list[str] = []
-        try:
-            self._start_group(self.infra_specs(), started)
-            self.progress.step("aws", "creating the bucket, KMS key and log groups")
-            made = aws.bootstrap(self.settings, template_variables(self.settings))
-            secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
-            self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
-                                      f"{len(made.log_groups)} log groups{secrets}")
-            self._deploy_and_sync(started)
-            if self._startup is not None:
-                startup_script.publish(self.settings, self._startup)
-            kafka.ensure_topics(self.settings)
-            assert self._env is not None
-            self._start_airflow(self._env.path, self._startup.exported if self._startup else {}, started)
-            self._start_group([logship.process(self.settings)], started)
-            updates.mark_available(self.settings)
-        except BaseException as exc:
-            updates.mark_create_failed(self.settings, exc)
-            self.progress.note("stopping what this run started")
-            self._stop_names(started)
-            raise
-        return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
+    def start_infrastructure(self) -> None:
+        self._start_group(self.infra_specs(), self._started)
+
+    def start_airflow(self) -> None:
+        # dagsync fills Airflow's dags folder from the bucket before Airflow starts (as MWAA)
+        self._start_group([dagsync.process(self.settings)], self._started)
+        assert self._env is not None
+        self._start_airflow(self._env.path, self.startup.exported if self.startup else {}, self._started)
+        self._start_group([logship.process(self.settings)], self._started)
+
+    def abort(self) -> None:
+        self.progress.note("stopping what this run started")
+        self._stop_names(self._started)
 
     def _start_airflow(self, venv: Path, exports: dict[str, str], started: list[str]) -> None:
         self.state.save_exports(exports)  # what a failed update's rollback restarts with
@@ -194,19 +169,8 @@ class NativeRuntime(Runtime):
             shutil.copytree(self.state.plugins_folder, self._saved_plugins, symlinks=True)
 
     def _launch_airflow(self, venv: Path, exports: dict[str, str]) -> None:
-        updates.link_environment(self.state, venv)
+        link_environment(self.state, venv)
         self._start_airflow(venv, exports, [])
-
-    def _deploy_and_sync(self, started: list[str]) -> None:
-        """The emulator starts empty: deploy the project into the bucket, then start the S3 -> dags
-        sync, which fills Airflow's dags folder from the bucket before Airflow starts (as MWAA)."""
-        self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
-        report = deploy_project(self.settings)
-        self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
-                                     f"{len(report.plan.unchanged)} unchanged")
-        for warning in report.warnings:
-            self.progress.note(warning.message)
-        self._start_group([dagsync.process(self.settings)], started)
 
     def _start_group(self, specs: list[ProcessSpec], started: list[str]) -> None:
         """Spawn the group together, then wait for each one's probe."""
@@ -256,7 +220,7 @@ class NativeRuntime(Runtime):
         self._stop_names(list(records))
         sweep.wait_gone(tree, 3.0)  # children of a stopped parent exit on their own first
         leftovers = sweep.kill_all(tree)
-        updates.forget(self.settings)
+        envstate.forget(self.settings)
         if leftovers:
             self.progress.note(f"stopped {leftovers} leftover process(es) of this sandbox")
         return alive

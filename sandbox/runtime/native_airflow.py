@@ -8,7 +8,7 @@ from pathlib import Path
 from sandbox.probes import http_get
 from sandbox.proc import runner
 from sandbox.runtime.base import Progress
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.services import airflow as airflow_service
 from sandbox.services import postgres
 from sandbox.settings import Settings
@@ -27,11 +27,6 @@ class AirflowSetup:
     @property
     def stamp(self) -> Path:
         return self.state.data / "airflow-db.initialised"
-
-    def requirements_text(self) -> str:
-        from sandbox.runtime.updates import project_requirements
-
-        return project_requirements(self.settings)
 
     def process_env(self, venv: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
         return airflow_service.environment(self.settings, self.state, venv, extra=extra)

@@ -1,6 +1,6 @@
 """An MWAA environment update on the native runtime: `python -m sandbox.runtime.updates --project DIR`.
 
-The dagsync loop (sandbox.runtime.envstate.Watcher) writes UPDATING with the target object versions
+The dagsync loop (sandbox.environment.envstate.Watcher) writes UPDATING with the target object versions
 and starts this process. It reads the new requirements.txt, plugins.zip and startup script from the
 bucket (never the working tree: MWAA reads S3), runs the startup script, builds (or reuses) the
 Airflow environment for the requirements, and only then restarts Airflow's processes on it. A
@@ -9,7 +9,7 @@ with the key line of the error; a restart that fails is rolled back to the old e
 startup script's exports and the old plugins.
 
 It runs as its own process so the sync loop keeps its interval while requirements install.
-`sandbox up` uses `install_environment` too, so an update installs exactly as `up` does.
+`sandbox up` installs through `sandbox.runtime.install` too, so an update installs exactly as `up` does.
 """
 
 from __future__ import annotations
@@ -19,27 +19,17 @@ import os
 import shutil
 import sys
 import time
-import zipfile
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from sandbox import startup as startup_script
+from sandbox.environment import envstate
+from sandbox.environment.project import install_plugins, project_requirements
+from sandbox.environment.state import StateDir
 from sandbox.errors import EnvironmentBuildError, SandboxError
-from sandbox.mwaa.data import locate
 from sandbox.proc import Command, ProcessRecord, runner
-from sandbox.runtime import envstate
-from sandbox.runtime.airflow_env import AirflowEnvironment, EnvironmentBuilder
-from sandbox.runtime.state import StateDir
+from sandbox.runtime.install import Inputs, install_environment
 from sandbox.settings import Settings
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What an install uses: requirements text, the startup script (None: the project default)."""
-
-    requirements: str
-    script: Path | None = None
-    plugins: Path | None = None
 
 
 class PrintProgress:
@@ -56,86 +46,6 @@ class PrintProgress:
 
     def note(self, message: str) -> None:
         self._line(f"note: {message}")
-
-
-# -- shared with `sandbox up` ----------------------------------------------------------------------
-def install_environment(settings: Settings, state: StateDir, progress,
-                        inputs: Inputs) -> tuple[AirflowEnvironment, startup_script.StartupResult | None]:
-    """MWAA's order: the startup script, then the requirements install (cached by content)."""
-    data = locate(settings.mwaa_data_dir, settings.cache_dir, settings.offline)
-    builder = EnvironmentBuilder(
-        data=data, requirements=inputs.requirements, python=settings.python, cache_dir=settings.cache_dir,
-        offline=settings.offline, progress=lambda msg: progress.step("airflow-env", msg))
-    startup = startup_script.run_for_up(settings, state, builder.env_dir(), progress, script=inputs.script)
-    cached = builder.is_built()
-    progress.step("airflow-env", "checking the Airflow 2.9.2 environment")
-    started = time.monotonic()
-    env = builder.ensure()
-    progress.done("airflow-env", "cached" if cached else f"built in {time.monotonic() - started:.0f} s")
-    for message in env.plan.messages:
-        progress.note(message)
-    return env, startup
-
-
-def link_environment(state: StateDir, venv: Path) -> None:
-    """.sandbox/airflow-env: a stable path to the environment in use."""
-    link = state.root / "airflow-env"
-    tmp = state.root / f".airflow-env.{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(venv)
-    tmp.replace(link)  # atomic: readers never see it missing
-
-
-def project_requirements(settings: Settings) -> str:
-    """`up`'s requirements.txt: the project's file at RequirementsS3Path (requirements.txt when
-    there is no mwaa.yaml); empty when there is none."""
-    spec = settings.spec
-    rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
-    path = settings.project_dir / rel if rel else None
-    return path.read_text() if path and path.is_file() else ""
-
-
-def project_plugins(settings: Settings) -> Path | None:
-    """`up`'s plugins.zip: the project's file at PluginsS3Path (the one `up` deploys); MWAA reads
-    none without that key."""
-    key = settings.spec.plugins_s3_path
-    path = settings.project_dir / key if key else None
-    return path if path is not None and path.is_file() else None
-
-
-def install_plugins(state: StateDir, archive: Path | None) -> None:
-    """plugins.zip unpacked into Airflow's plugins folder, as MWAA does (emptied when there is none)."""
-    folder = state.plugins_folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    if archive is not None and zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(folder)
-
-
-# -- `sandbox up`'s bookkeeping --------------------------------------------------------------------
-def mark_creating(settings: Settings) -> None:
-    envstate.write(envstate.state_file(settings), envstate.EnvironmentState(envstate.CREATING, since=time.time()))
-
-
-def mark_available(settings: Settings, s3=None) -> None:
-    """After `up`: AVAILABLE with the versions of the objects it deployed."""
-    from sandbox.delivery.deploy import s3_client
-
-    keys = envstate.watched_keys(settings)
-    versions = envstate.current_versions(s3 or s3_client(settings), settings.spec.bucket_name, keys) if keys else {}
-    envstate.write(envstate.state_file(settings),
-                   envstate.EnvironmentState(envstate.AVAILABLE, since=time.time(), versions=versions))
-
-
-def mark_create_failed(settings: Settings, exc: BaseException) -> None:
-    reason = exc.message if isinstance(exc, SandboxError) else f"{type(exc).__name__}: {exc}"
-    envstate.transition(envstate.state_file(settings), envstate.CREATE_FAILED, reason)
-
-
-def forget(settings: Settings) -> None:
-    """`down`: a stopped sandbox has no environment state."""
-    envstate.state_file(settings).unlink(missing_ok=True)
 
 
 # -- the update ------------------------------------------------------------------------------------
@@ -176,7 +86,7 @@ def failure_reason(exc: SandboxError, keys: dict[str, str]) -> str:
 
 
 def run_update(settings: Settings, runtime=None, s3=None, progress=None) -> envstate.EnvironmentState:
-    """UPDATING -> AVAILABLE | UPDATE_FAILED. `runtime` is a NativeRuntime (faked in tests)."""
+    """UPDATING -> AVAILABLE | UPDATE_FAILED through the Runtime interface (faked in tests)."""
     from sandbox.delivery.deploy import s3_client
 
     path = envstate.state_file(settings)
@@ -184,9 +94,9 @@ def run_update(settings: Settings, runtime=None, s3=None, progress=None) -> envs
     if state is None or state.state != envstate.UPDATING or state.target is None:
         raise SandboxError(f"no update to run: {path} does not say UPDATING")
     progress = progress or PrintProgress()
-    if runtime is None:
-        from sandbox.runtime.native import NativeRuntime
-        runtime = NativeRuntime(settings, progress)
+    if runtime is None:  # only the native runtime's sync loop starts this process
+        from sandbox.runtime.select import make_runtime
+        runtime, _ = make_runtime(replace(settings, runtime="native"), progress)
     keys = envstate.watched_keys(settings)
     target = state.target
     progress.step("update", f"{state.reason}: installing {target}")

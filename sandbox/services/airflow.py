@@ -12,7 +12,7 @@ from sandbox.mwaa.logs import log_group
 from sandbox.mwaa.airflow_config import MWAA_FORCED, derive, mwaa_variables
 from sandbox.probes import HttpJsonProbe
 from sandbox.proc import Command
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.services import aws, kafka, postgres
 from sandbox.services.base import Endpoint, ProcessSpec
 from sandbox.settings import Settings

@@ -20,7 +20,7 @@ from sandbox.delivery.deliver import deliver
 from sandbox.delivery.deploy import DeployOptions, deploy_project, s3_client
 from sandbox.probes import wait_for
 from sandbox.proc import runner, stop
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.services import aws, dagsync
 from sandbox.settings import load_settings
 

@@ -17,7 +17,7 @@ import yaml
 from sandbox import cli
 from sandbox.errors import ConfigError
 from sandbox.runtime.base import SilentProgress
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.settings import load_settings
 from sandbox.startup import (StartupScriptError, find_script, publish, run_for_project, run_for_up,
                              run_script)

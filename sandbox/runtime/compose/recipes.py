@@ -14,7 +14,7 @@ import sandbox
 from sandbox.errors import EnvironmentBuildError
 from sandbox.mwaa.data import MwaaData
 from sandbox.mwaa.requirements import plan_install
-from sandbox.runtime.airflow_env import BASE_SPECS
+from sandbox.environment.airflow_env import BASE_SPECS
 
 REPOSITORY = "mwaa-sandbox"
 SOURCE_ROOT = Path(sandbox.__file__).resolve().parent.parent  # the checkout: pyproject, compose/

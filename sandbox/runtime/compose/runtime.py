@@ -15,18 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from sandbox import startup as startup_script
-from sandbox.delivery.deploy import deploy_project
+from sandbox.environment import envstate
+from sandbox.environment.project import install_plugins, project_plugins, project_requirements
 from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
 from sandbox.proc import runner
-from sandbox.runtime import preflight, updates
-from sandbox.runtime.base import Runtime, ServiceStatus, UpReport
+from sandbox.runtime import preflight
+from sandbox.runtime.base import Runtime, ServiceStatus
 from sandbox.runtime.compose import buildlog, engine, render
 from sandbox.runtime.compose import startup as compose_startup
-from sandbox.runtime.state import StateDir
 from sandbox.services import airflow as airflow_service
-from sandbox.services import aws, elasticsearch, kafka, postgres
-from sandbox.services.base import Endpoint
 from sandbox.services.variables import template_variables
 from sandbox.settings import env_var
 
@@ -48,20 +45,14 @@ class ComposeRuntime(Runtime):
     def __init__(self, settings, progress=None):
         settings = _with_recorded_images(settings)
         super().__init__(settings, progress)
-        self.state = StateDir(settings.state_dir)
         self.compose = engine.Compose(project_name(settings), self.state.root / "compose" / "compose.yaml")
         self._rendered: str | None = None
-        self._startup = None  # the startup script's run by this `up`, published once AWS is up
         self._images = None  # what this `up` built (planned again only when not)
+        self._started = False  # whether this `up` reached `compose up` (what abort stops)
 
     # -- what runs ------------------------------------------------------------------------------
     def services(self) -> list[str]:
         return [*render.INFRA, "dagsync", "airflow-init", *render.airflow_services(self.settings), "logship"]
-
-    def endpoints(self) -> list[Endpoint]:
-        s = self.settings
-        return [airflow_service.endpoint(s), postgres.endpoint(s), kafka.endpoint(s),
-                elasticsearch.endpoint(s), aws.endpoint(s)]
 
     def is_up(self) -> bool:
         if engine.engine_version() is None or not self.compose.file.exists():
@@ -101,25 +92,16 @@ class ComposeRuntime(Runtime):
                                        "mwaa.yaml) to a free range, e.g. 172.29.84.0/24")
 
     def prepare(self) -> None:
-        self.state.ensure()
-        updates.mark_creating(self.settings)
-        try:
-            self._prepare()
-        except BaseException as exc:
-            updates.mark_create_failed(self.settings, exc)
-            raise
-
-    def _prepare(self) -> None:
         from sandbox.runtime.compose import images as image_builder
 
-        images, built = image_builder.ensure_images(self.settings, updates.project_requirements(self.settings),
+        images, built = image_builder.ensure_images(self.settings, project_requirements(self.settings),
                                                     offline=self.settings.offline_images, progress=self.progress)
         if built:
             self.progress.note(f"built {len(built)} image(s): {', '.join(built)}")
         # MWAA's order: the startup script (in the Airflow image), with Airflow's environment
         env = airflow_service.airflow_variables(self.settings, self.state, render.placement(self.settings))
-        self._startup = compose_startup.run_in_image(self.settings, self.state, images.airflow, env, self.progress)
-        updates.install_plugins(self.state, updates.project_plugins(self.settings))
+        self.startup = compose_startup.run_in_image(self.settings, self.state, images.airflow, env, self.progress)
+        install_plugins(self.state, project_plugins(self.settings))
         self._images = images
         self._rendered = None  # render again: the startup script's exports may have changed
         text = self._render_text()
@@ -132,38 +114,24 @@ class ComposeRuntime(Runtime):
                                      f"{self.compose.file}", hint="report this with `sandbox --debug up`",
                                      details=(checked.stderr or checked.stdout)[-2000:])
 
-    def start(self) -> UpReport:
-        started_at = time.monotonic()
-        try:
-            self._up(list(render.INFRA), "infrastructure (PostgreSQL, Kafka, Elasticsearch, AWS)")
-            self._bootstrap()
-            # --no-deps: the infrastructure is up; never recreate it here (moto keeps its
-            # buckets in memory, so a recreated emulator would lose the bootstrap)
-            self._up(self.services()[len(render.INFRA):], "the DAG sync sidecar and Airflow", "--no-deps")
-            updates.mark_available(self.settings)
-        except BaseException as exc:
-            updates.mark_create_failed(self.settings, exc)
+    def start_infrastructure(self) -> None:
+        self._started = True
+        self._up(list(render.INFRA), "infrastructure (PostgreSQL, Kafka, Elasticsearch, AWS)")
+
+    def template_variables(self) -> dict[str, str]:
+        # Secrets name the services as the DAGs (in containers) reach them.
+        return template_variables(self.settings, render.placement(self.settings).reach,
+                                  f"http://airflow-webserver:{render.PORTS['airflow']}")
+
+    def start_airflow(self) -> None:
+        # --no-deps: the infrastructure is up; never recreate it here (moto keeps its
+        # buckets in memory, so a recreated emulator would lose the bootstrap)
+        self._up(self.services()[len(render.INFRA):], "the DAG sync sidecar and Airflow", "--no-deps")
+
+    def abort(self) -> None:
+        if self._started:
             self.progress.note("stopping the sandbox's containers (volumes kept)")
             self.compose.run("down", "--timeout", "10", timeout=300)
-            raise
-        return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
-
-    def _bootstrap(self) -> None:
-        self.progress.step("aws", "creating the bucket, KMS key and log groups")
-        # Secrets name the services as the DAGs (in containers) reach them.
-        variables = template_variables(self.settings, render.placement(self.settings).reach,
-                                       f"http://airflow-webserver:{render.PORTS['airflow']}")
-        made = aws.bootstrap(self.settings, variables)
-        self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), {len(made.log_groups)} log groups")
-        if self._startup is not None:
-            startup_script.publish(self.settings, self._startup)
-        self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
-        report = deploy_project(self.settings)
-        self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
-                                     f"{len(report.plan.unchanged)} unchanged")
-        for warning in report.warnings:
-            self.progress.note(warning.message)
-        kafka.ensure_topics(self.settings)
 
     def _up(self, services: list[str], what: str, *flags: str) -> None:
         """`compose up --wait` with a progress line every few seconds; a failure names the
@@ -202,12 +170,12 @@ class ComposeRuntime(Runtime):
             from sandbox.runtime.compose import images as image_builder
 
             s = self.settings
-            images = self._images or image_builder.plan_images(s, updates.project_requirements(s),
+            images = self._images or image_builder.plan_images(s, project_requirements(s),
                                                                offline=s.offline_images)
             exports = compose_startup.recorded_exports(s, self.state) or {}
             env = airflow_service.airflow_variables(s, self.state, render.placement(s), exports)
             # the archive's hash: a new plugins.zip changes the file, so `up` recreates Airflow
-            archive = updates.project_plugins(s)
+            archive = project_plugins(s)
             digest = hashlib.sha256(archive.read_bytes()).hexdigest() if archive else "none"
             self._rendered = render.to_yaml(render.render(render.RenderInputs(
                 s, images, self.compose.project, env, self.state.admin_password(), str(self.state.plugins_folder),
@@ -222,7 +190,7 @@ class ComposeRuntime(Runtime):
         self.progress.step("compose", "stopping the containers (volumes kept)")
         self.compose.run("down", "--timeout", "30", "--remove-orphans", timeout=300).check("docker compose down")
         self.progress.done("compose", f"stopped {len(running)} container(s)")
-        updates.forget(self.settings)
+        envstate.forget(self.settings)
         return [s for s in self.services() if s in running]
 
     def reset(self) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sandbox import startup as startup_script
 from sandbox.proc import Command, Result, runner
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 from sandbox.settings import Settings
 
 CONTAINER_CWD = "/opt/airflow"  # AIRFLOW_HOME in the image: MWAA runs the script from there

@@ -52,7 +52,7 @@ def test_status_show_password_before_first_up(sandbox, project):
 
 
 def test_status_show_password_after_up(sandbox, project):
-    from sandbox.runtime.state import StateDir
+    from sandbox.environment.state import StateDir
 
     password = StateDir(project / ".sandbox").admin_password()
     result = sandbox("--project", str(project), "status", "--json", "--show-password")
@@ -129,7 +129,7 @@ def test_help_lists_commands(sandbox):
 def test_status_shows_the_environment_state_and_reason(sandbox, project):
     import time
 
-    from sandbox.runtime import envstate
+    from sandbox.environment import envstate
 
     (project / "mwaa.yaml").write_text("Name: dsai-dev-mwaa\n")
     since = time.mktime((2026, 1, 1, 12, 1, 2, 0, 0, -1))

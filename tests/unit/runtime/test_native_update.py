@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from sandbox.errors import ReadinessTimeout
-from sandbox.runtime import native, updates
+from sandbox.environment.project import install_plugins
+from sandbox.runtime import native
 from sandbox.runtime.native import NativeRuntime
 from sandbox.settings import load_settings
 
@@ -70,10 +71,10 @@ def test_a_failed_restart_rolls_back_environment_exports_and_plugins(rt, tmp_pat
     old, new = tmp_path / "envs" / "old", tmp_path / "envs" / "new"
     old.mkdir(parents=True)
     airflow = FakeAirflow(rt, broken={new})
-    updates.install_plugins(rt.state, make_zip(tmp_path / "old.zip", "old_plugin.py"))
+    install_plugins(rt.state, make_zip(tmp_path / "old.zip", "old_plugin.py"))
     rt._launch_airflow(old, {"STAGE": "old"})  # as `up` left it
     startup = SimpleNamespace(exported={"STAGE": "new"})
-    install_new = lambda: updates.install_plugins(rt.state, make_zip(tmp_path / "new.zip", "new_plugin.py"))
+    install_new = lambda: install_plugins(rt.state, make_zip(tmp_path / "new.zip", "new_plugin.py"))
 
     with pytest.raises(ReadinessTimeout):
         rt.restart_airflow(new, startup, before_start=install_new)
@@ -109,7 +110,7 @@ def test_up_unpacks_the_projects_plugins_zip(project, monkeypatch, key, expected
     make_zip(project / "plugins.zip", "my_plugin.py")
     runtime.state.plugins_folder.mkdir(parents=True)
     (runtime.state.plugins_folder / "stale.py").write_text("# from an earlier run\n")
-    monkeypatch.setattr(updates, "install_environment",
+    monkeypatch.setattr(native, "install_environment",
                         lambda *args: (SimpleNamespace(path=project / "env"), None))
     monkeypatch.setattr(runtime, "_init_postgres", lambda: None)
     runtime.prepare()

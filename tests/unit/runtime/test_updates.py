@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import EnvironmentBuildError, ReadinessTimeout
-from sandbox.runtime import envstate, updates
-from sandbox.runtime.envstate import AVAILABLE, UPDATE_FAILED, UPDATING, EnvironmentState
-from sandbox.runtime.state import StateDir
+from sandbox.environment import envstate
+from sandbox.runtime import updates
+from sandbox.environment.envstate import AVAILABLE, UPDATE_FAILED, UPDATING, EnvironmentState
+from sandbox.environment.state import StateDir
 from sandbox.runtime.base import SilentProgress
 
-from .test_envstate import BUCKET, put, s3, settings  # noqa: F401 - fixtures
+from ..environment.test_envstate import BUCKET, put, s3, settings  # noqa: F401 - fixtures
 
 UV_CONFLICT = """\
   × No solution found when resolving dependencies:
@@ -126,23 +127,3 @@ def test_a_restart_that_fails_is_rolled_back(s3, settings, installs):
 def test_failure_reason_without_a_resolver_line_uses_the_message():
     error = EnvironmentBuildError("building the Airflow environment failed: network down", details="x\ny")
     assert updates.failure_reason(error, {}) == "requirements.txt: building the Airflow environment failed: network down"
-
-
-def test_plugins_zip_is_unpacked_into_the_plugins_folder(tmp_path):
-    import zipfile
-
-    archive = tmp_path / "plugins.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("my_plugin.py", "# plugin\n")
-    state = StateDir(tmp_path / ".sandbox")
-    (state.airflow_home / "plugins").mkdir(parents=True)
-    (state.airflow_home / "plugins" / "stale.py").write_text("")
-    updates.install_plugins(state, archive)
-    assert sorted(p.name for p in (state.airflow_home / "plugins").iterdir()) == ["my_plugin.py"]
-
-
-def test_the_environment_link_is_replaced(tmp_path):
-    state = StateDir(tmp_path)
-    updates.link_environment(state, tmp_path / "one")
-    updates.link_environment(state, tmp_path / "two")
-    assert (tmp_path / "airflow-env").readlink() == tmp_path / "two"

@@ -15,7 +15,7 @@ import pytest
 from sandbox.errors import CommandFailed, EnvironmentBuildError, ToolMissingError
 from sandbox.mwaa.data import CONSTRAINTS_FILE, CONSTRAINTS_URL, ESSENTIAL_FILE, IMAGE_PACKAGES_FILE
 from sandbox.proc import Result
-from sandbox.runtime.airflow_env import BASE_SPECS
+from sandbox.environment.airflow_env import BASE_SPECS
 from sandbox.runtime.compose import buildlog, images, recipes, rootfs
 from sandbox.runtime.compose.images import ensure_images, missing_images, plan_images
 from sandbox.settings import load_settings

@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.errors import ConfigError, ServiceFailedError, ToolMissingError
 from sandbox.proc import Result
+from sandbox.runtime import base
 from sandbox.runtime.compose import engine, runtime as compose_runtime
 from sandbox.runtime.compose.runtime import ComposeRuntime, project_name
 from sandbox.settings import load_settings
@@ -65,19 +66,21 @@ def fake(monkeypatch, project):
 def steps(monkeypatch):
     """The host-side bootstrap, recorded instead of reaching an emulator."""
     seen = []
-    monkeypatch.setattr(compose_runtime.aws, "bootstrap",
+    monkeypatch.setattr(base.aws, "bootstrap",
                         lambda s, v: seen.append(("bootstrap", v["kafka.bootstrap_servers"]))
                         or SimpleNamespace(bucket="b", log_groups=("g",), secrets=()))
-    monkeypatch.setattr(compose_runtime, "deploy_project", lambda s: seen.append(("deploy",)) or SimpleNamespace(
+    monkeypatch.setattr(base, "deploy_project", lambda s: seen.append(("deploy",)) or SimpleNamespace(
         uploaded=[], deleted=[], plan=SimpleNamespace(unchanged=[]), warnings=[]))
-    monkeypatch.setattr(compose_runtime.kafka, "ensure_topics", lambda s: seen.append(("topics",)))
-    monkeypatch.setattr(compose_runtime.updates, "mark_available", lambda s: seen.append(("available",)))
+    monkeypatch.setattr(base.kafka, "ensure_topics", lambda s: seen.append(("topics",)))
+    monkeypatch.setattr(base, "s3_client", lambda s: None)
+    monkeypatch.setattr(base.envstate, "mark_available", lambda s, s3: seen.append(("available",)))
+    monkeypatch.setattr(ComposeRuntime, "prepare", lambda self: seen.append(("prepare",)))
     return seen
 
 
 def test_start_brings_up_infrastructure_then_bootstraps_then_airflow_without_recreating_it(project, fake, steps):
     rt = ComposeRuntime(load_settings(project))
-    rt.start()
+    rt.create()
     ups = [c for c in fake.compose_calls() if c[0] == "up"]
     assert len(ups) == 2
     assert ups[0][-4:] == ("postgres", "kafka", "elasticsearch", "aws")
@@ -86,7 +89,7 @@ def test_start_brings_up_infrastructure_then_bootstraps_then_airflow_without_rec
     assert ups[1][-8:] == ("dagsync", "airflow-init", "airflow-scheduler", "airflow-scheduler-2",
                            "airflow-dag-processor", "airflow-triggerer", "airflow-webserver", "logship")
     # secrets carry the broker's address on the compose network, where the DAGs run
-    assert steps == [("bootstrap", "172.28.83.10:9092"), ("deploy",), ("topics",), ("available",)]
+    assert steps == [("prepare",), ("bootstrap", "172.28.83.10:9092"), ("deploy",), ("topics",), ("available",)]
 
 
 def test_a_failed_start_names_the_service_shows_its_log_and_stops(project, fake, steps):
@@ -95,7 +98,7 @@ def test_a_failed_start_names_the_service_shows_its_log_and_stops(project, fake,
     fake.up_fails_on = "airflow-init"
     rt = ComposeRuntime(load_settings(project))
     with pytest.raises(ServiceFailedError) as info:
-        rt.start()
+        rt.create()
     assert info.value.message == "airflow-init did not become healthy (Exited (1))"
     assert "sandbox logs airflow-init" in info.value.hint
     assert "migration failed: boom" in info.value.details
@@ -184,7 +187,7 @@ def test_the_startup_script_runs_in_the_image_with_values_passed_by_name(tmp_pat
 
 def test_recorded_exports_follow_the_script(project):
     from sandbox.runtime.compose import startup
-    from sandbox.runtime.state import StateDir
+    from sandbox.environment.state import StateDir
 
     settings = load_settings(project)
     state = StateDir(settings.state_dir)

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from sandbox.proc import ProcessRecord, start_ticks
-from sandbox.runtime.state import StateDir
+from sandbox.environment.state import StateDir
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.proc import ProcessRecord, runner, Command
-from sandbox.runtime import envstate
-from sandbox.runtime.envstate import AVAILABLE, UPDATE_FAILED, UPDATING, EnvironmentState
+from sandbox.environment import envstate
+from sandbox.environment.envstate import AVAILABLE, UPDATE_FAILED, UPDATING, EnvironmentState
 from sandbox.settings import load_settings
 
 BUCKET = "env-bucket"

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
+from sandbox.errors import SandboxError
 from sandbox.proc import ProcessRecord, is_alive, reap
 from sandbox.settings import Settings
 
@@ -111,6 +112,28 @@ def changed_parts(state: EnvironmentState | None, current: dict[str, str | None]
 
 def describe(parts: list[str], keys: dict[str, str]) -> str:
     return ", ".join(keys.get(p, p) for p in parts)
+
+
+# -- `sandbox up` and `down` -----------------------------------------------------------------------
+def mark_creating(settings: Settings) -> None:
+    write(state_file(settings), EnvironmentState(CREATING, since=time.time()))
+
+
+def mark_available(settings: Settings, s3) -> None:
+    """After `up`: AVAILABLE with the versions of the objects it deployed."""
+    keys = watched_keys(settings)
+    versions = current_versions(s3, settings.spec.bucket_name, keys) if keys else {}
+    write(state_file(settings), EnvironmentState(AVAILABLE, since=time.time(), versions=versions))
+
+
+def mark_create_failed(settings: Settings, exc: BaseException) -> None:
+    reason = exc.message if isinstance(exc, SandboxError) else f"{type(exc).__name__}: {exc}"
+    transition(state_file(settings), CREATE_FAILED, reason)
+
+
+def forget(settings: Settings) -> None:
+    """`down`: a stopped sandbox has no environment state."""
+    state_file(settings).unlink(missing_ok=True)
 
 
 # -- the watcher the sync loop runs --------------------------------------------------------------

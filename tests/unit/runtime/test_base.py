@@ -1,0 +1,105 @@
+"""The lifecycle template: the base class owns the order and the one failure path."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from sandbox.environment import envstate
+from sandbox.errors import NotSupportedInRuntime, ServiceFailedError
+from sandbox.runtime import base
+from sandbox.settings import load_settings
+
+
+class Recording(base.Runtime):
+    """A backend whose primitives only record that they ran (one may fail)."""
+
+    name = "recording"
+
+    def __init__(self, settings, fail_in: str | None = None, up: bool = False):
+        super().__init__(settings)
+        self.calls: list[str] = []
+        self.fail_in = fail_in
+        self.up_already = up
+
+    def _do(self, step: str) -> None:
+        self.calls.append(step)
+        if step == self.fail_in:
+            raise ServiceFailedError(f"{step} broke")
+
+    def is_up(self):
+        return self.up_already
+
+    def preflight(self):
+        self._do("preflight")
+
+    def prepare(self):
+        self._do("prepare")
+
+    def start_infrastructure(self):
+        self._do("infrastructure")
+
+    def start_airflow(self):
+        self._do("airflow")
+
+    def abort(self):
+        self.calls.append("abort")
+
+    def down(self):
+        return []
+
+    def reset(self):
+        pass
+
+    def status(self):
+        return []
+
+    def log_path(self, service):
+        return self.state.log_file(service)
+
+
+@pytest.fixture
+def shared_steps(monkeypatch):
+    """The shared bootstrap's outside calls, recorded instead of reaching an emulator."""
+    seen = []
+    monkeypatch.setattr(base.aws, "bootstrap", lambda s, v: seen.append("aws") or SimpleNamespace(
+        bucket="b", log_groups=("g",), secrets=()))
+    monkeypatch.setattr(base, "deploy_project", lambda s: seen.append("deploy") or SimpleNamespace(
+        uploaded=[], deleted=[], plan=SimpleNamespace(unchanged=[]), warnings=[]))
+    monkeypatch.setattr(base.kafka, "ensure_topics", lambda s: seen.append("topics"))
+    monkeypatch.setattr(base, "s3_client", lambda s: None)
+    monkeypatch.setattr(base.envstate, "current_versions", lambda s3, bucket, keys: {})
+    return seen
+
+
+def test_up_runs_the_primitives_in_mwaas_order_and_ends_available(project, shared_steps):
+    rt = Recording(load_settings(project))
+    report = rt.up()
+    assert rt.calls == ["preflight", "prepare", "infrastructure", "airflow"]
+    assert shared_steps == ["aws", "deploy", "topics"]  # between the infrastructure and Airflow
+    assert not report.already_running and report.runtime == "recording"
+    assert envstate.read(envstate.state_file(rt.settings)).state == envstate.AVAILABLE
+
+
+@pytest.mark.parametrize("step", ["prepare", "infrastructure", "airflow"])
+def test_any_failure_marks_create_failed_and_aborts_once(project, shared_steps, step):
+    rt = Recording(load_settings(project), fail_in=step)
+    with pytest.raises(ServiceFailedError):
+        rt.up()
+    assert rt.calls[-1] == "abort" and rt.calls.count("abort") == 1
+    state = envstate.read(envstate.state_file(rt.settings))
+    assert (state.state, state.reason) == (envstate.CREATE_FAILED, f"{step} broke")
+
+
+def test_a_running_sandbox_is_reported_not_restarted(project, shared_steps):
+    rt = Recording(load_settings(project), up=True)
+    assert rt.up().already_running and rt.calls == []
+
+
+def test_environment_updates_are_refused_by_a_backend_without_them(project):
+    rt = Recording(load_settings(project))
+    with pytest.raises(NotSupportedInRuntime, match="sandbox up"):
+        rt.restart_airflow(project, None)
+    with pytest.raises(NotSupportedInRuntime):
+        rt.roll_back()
