@@ -23,13 +23,8 @@ from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida,
 from sandbox.services import airflow as airflow_service
 from sandbox.services.base import ProcessSpec
 
-# Which setting holds each process's port(s), for preflight and error messages.
-PORTS = {
-    "postgres": [("postgres_port", "postgres")],
-    "noida": [("kafka_port", "kafka"), ("elasticsearch_port", "elasticsearch")],
-    "aws": [("aws_port", "aws")],
-    "airflow-webserver": [("airflow_port", "airflow")],
-}
+# The services a process serves, where its name is not theirs.
+SERVES = {noida.NAME: (kafka.NAME, elasticsearch.NAME), "airflow-webserver": (airflow_service.NAME,)}
 STOP_SIGNALS = {"postgres": signal.SIGINT}  # PostgreSQL's "fast" shutdown; SIGTERM waits for clients
 
 
@@ -71,12 +66,8 @@ class NativeRuntime(Runtime):
         for name in self.state.prune_stale():
             self.progress.note(f"removed the stale record of {name} (its process is gone)")
         alive = self.running()
-        for process, ports in PORTS.items():
-            if process in alive:
-                continue
-            for setting, service in ports:
-                preflight.check_port_free(self.settings.host, getattr(self.settings, setting),
-                                          service, setting)
+        preflight.check_ports_free(self.settings, [service for process in self.process_names() if process not in alive
+                                                   for service in SERVES.get(process, (process,))])
         user = postgres.run_as()
         if user:
             preflight.ensure_system_user(user)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sandbox.errors import PortInUseError, SandboxError
 from sandbox.proc import Command, runner
-from sandbox.settings import env_var
+from sandbox.settings import Settings, env_var
 
 
 def port_holder(port: int) -> str | None:
@@ -25,6 +25,16 @@ def port_holder(port: int) -> str | None:
     except Exception:  # best effort: permissions or a racing exit
         return None
     return None
+
+
+def check_ports_free(settings: Settings, services: list[str]) -> None:
+    """Each named service's published port (services that publish none are skipped)."""
+    from sandbox.services.catalog import PUBLISHED
+
+    for service in services:
+        port = PUBLISHED.get(service)
+        if port is not None:
+            check_port_free(settings.host, port.host_port(settings), service, port.setting)
 
 
 def check_port_free(host: str, port: int, service: str, setting: str) -> None:

@@ -13,11 +13,12 @@ from sandbox.mwaa.airflow_config import MWAA_FORCED, derive, mwaa_variables
 from sandbox.probes import HttpJsonProbe
 from sandbox.proc import Command
 from sandbox.environment.state import StateDir
-from sandbox.services import aws, kafka, postgres
-from sandbox.services.base import Endpoint, ProcessSpec
+from sandbox.services import aws, containers, dagsync, elasticsearch, kafka, postgres
+from sandbox.services.base import Endpoint, Port, ProcessSpec
 from sandbox.settings import Settings
 
 NAME = "airflow"
+PORT = Port("airflow_port", 8080)  # the web server's
 ADMIN_USER = "admin"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "webserver")
 HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
@@ -66,6 +67,20 @@ class Placement:
 
 def native_placement(settings: Settings, state: StateDir) -> Placement:
     return Placement(str(state.airflow_home), host_addresses(settings), settings.host, settings.airflow_port)
+
+
+def container_placement(settings: Settings) -> Placement:
+    """On the compose network: the other services by their names, the broker at its fixed address."""
+    reach = Addresses(
+        f"postgresql+psycopg2://{postgres.DB_USER}@{postgres.NAME}:{postgres.PORT.container}/{postgres.DB_NAME}",
+        kafka.container_bootstrap(settings), elasticsearch.NAME, elasticsearch.PORT.container,
+        f"http://{aws.NAME}:{aws.PORT.container}")
+    return Placement(containers.AIRFLOW_HOME, reach, "0.0.0.0", PORT.container)
+
+
+def container_url() -> str:
+    """The web server as the DAGs in containers reach it."""
+    return f"http://airflow-webserver:{PORT.container}"
 
 
 def _owned_options(settings: Settings, state: StateDir, where: Placement) -> dict[str, str]:
@@ -217,3 +232,64 @@ def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, st
         cmd = component_command(venv, env, component)
         specs.append(ProcessSpec(name, cmd, health, (name,), stop_grace=30.0))
     return specs
+
+
+# -- the compose services -------------------------------------------------------------------------
+_JOB_TYPES = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
+# A component is healthy while its job row in the metadata DB has a fresh heartbeat from this
+# container; cheaper than `airflow jobs check`, which imports all of Airflow every few seconds.
+_JOB_CHECK = ("import os, socket, sys, psycopg2; "
+              "c = psycopg2.connect(os.environ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].replace('+psycopg2', ''), "
+              "connect_timeout=3); "
+              "cur = c.cursor(); cur.execute(\"select 1 from job where job_type = %s and hostname = %s "
+              "and state = 'running' and latest_heartbeat > now() - interval '60 seconds'\", "
+              "(sys.argv[1], socket.getfqdn())); sys.exit(0 if cur.fetchone() else 1)")
+INFRA = (postgres.NAME, kafka.NAME, elasticsearch.NAME, aws.NAME)  # what every component waits for
+
+
+def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
+    services = {"airflow-init": _compose_init(inputs)}
+    for name in process_names(inputs.settings):
+        services[name] = _compose_component(inputs, name)
+    return services
+
+
+def _compose_base(inputs: containers.RenderInputs) -> dict:
+    home = containers.AIRFLOW_HOME
+    volumes = [f"dags:{home}/dags:ro", f"airflow-logs:{home}/logs"]
+    if inputs.plugins_dir:
+        volumes.append(f"{inputs.plugins_dir}:{home}/plugins:ro")
+    return {"image": inputs.images.airflow, "environment": {**inputs.airflow_env, **inputs.extra_env},
+            "volumes": volumes}
+
+
+def _compose_init(inputs: containers.RenderInputs) -> dict:
+    """Migrate the database and add the admin user, then exit (the components wait for it)."""
+    script = (f"airflow db migrate && {{ airflow users list -o plain | grep -qw {ADMIN_USER} || "
+              f"airflow users create --role Admin --username {ADMIN_USER} --password \"$SANDBOX_ADMIN_PASSWORD\" "
+              "--email admin@example.com --firstname MWAA --lastname Sandbox; }")
+    service = _compose_base(inputs)
+    service["environment"] = {**service["environment"], "SANDBOX_ADMIN_PASSWORD": inputs.admin_password}
+    service.update(command=["bash", "-c", script], restart="no",
+                   depends_on={postgres.NAME: {"condition": "service_healthy"}})
+    return service
+
+
+def _compose_component(inputs: containers.RenderInputs, name: str) -> dict:
+    component = "scheduler" if name.startswith("airflow-scheduler") else name.removeprefix("airflow-")
+    service = _compose_base(inputs)
+    # exec: the component stays PID 1 and gets Docker's SIGTERM; tee keeps `docker logs` too
+    log = f"{containers.COMPONENT_LOGS}/{name}.log"
+    service["command"] = ["bash", "-c", f'exec "$@" > >(tee -a {log}) 2>&1', "bash", *component_argv(component)]
+    service["volumes"] = [*service["volumes"], f"component-logs:{containers.COMPONENT_LOGS}"]
+    needs = {"airflow-init": {"condition": "service_completed_successfully"},
+             dagsync.NAME: {"condition": "service_healthy"}}
+    needs.update({svc: {"condition": "service_healthy"} for svc in INFRA})
+    service["depends_on"] = needs
+    if component == "webserver":
+        service["ports"] = containers.published(inputs.settings, PORT)
+        check = ["CMD", "python", "-c", containers.HTTP_CHECK, f"http://127.0.0.1:{PORT.container}/health"]
+    else:
+        check = ["CMD", "python", "-c", _JOB_CHECK, _JOB_TYPES[component]]
+    service["healthcheck"] = containers.health(check, interval="5s", start_period="30s")
+    return service

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from sandbox.mwaa.logs import log_groups
 from sandbox.probes import CallableProbe
 from sandbox.proc import Command
-from sandbox.services.base import Endpoint, ProcessSpec
+from sandbox.services import containers
+from sandbox.services.base import Endpoint, Port, ProcessSpec
 from sandbox.settings import Settings
 
 NAME = "aws"
+PORT = Port("aws_port", 4566)  # LocalStack's
 ACCESS_KEY = "test"  # the emulator accepts any credentials; these are LocalStack's customary ones
 SECRET_KEY = "test"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -56,6 +58,23 @@ def process(settings: Settings) -> ProcessSpec:
     probe = CallableProbe(f"S3 list_buckets on {url(settings)}",
                           lambda: client(settings, "s3").list_buckets())
     return ProcessSpec(NAME, cmd, probe, (NAME,), stop_grace=5.0)
+
+
+def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
+    s, port = inputs.settings, PORT.container
+    service = {"image": inputs.images.aws, "ports": containers.published(s, PORT)}
+    if inputs.images.offline or s.aws_emulator == "moto":
+        service.update(environment={"MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+                       healthcheck=containers.health(["CMD", "python", "-c", containers.HTTP_CHECK,
+                                                      f"http://127.0.0.1:{port}/moto-api/"]))
+        args = ["-H", "0.0.0.0", "-p", str(port)]
+        # moto's own image: its entrypoint is the server
+        service["command"] = ["python", "-m", "moto.server", *args] if inputs.images.offline else args
+        return {NAME: service}
+    service.update(environment={"SERVICES": "s3,logs,secretsmanager,kms,iam,sts", "GATEWAY_LISTEN": f"0.0.0.0:{port}"},
+                   healthcheck=containers.health(["CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/_localstack/health"],
+                                                 interval="5s"))
+    return {NAME: service}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,18 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class Port:
+    """A service's published port: the setting holding its host port (on 127.0.0.1 natively and
+    published there by compose) and the port inside its container."""
+
+    setting: str
+    container: int
+
+    def host_port(self, settings: Settings) -> int:
+        return getattr(settings, self.setting)
+
+
+@dataclass(frozen=True)
 class ProcessSpec:
     """A long-running native process: how to start it and how to tell it is ready."""
 

@@ -11,6 +11,7 @@ import sys
 from sandbox.delivery import s3sync
 from sandbox.probes import CallableProbe
 from sandbox.proc import Command
+from sandbox.services import aws, containers
 from sandbox.services.base import ProcessSpec, child_env
 from sandbox.settings import Settings
 
@@ -37,3 +38,22 @@ def process(settings: Settings, interval: float | None = None) -> ProcessSpec:
     probe = CallableProbe(f"a first S3 -> dags sync pass ({s3sync.status_file(settings)})",
                           lambda: _first_pass_done(settings))
     return ProcessSpec(NAME, cmd, probe, (NAME,), stop_grace=10.0)
+
+
+def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
+    """The same loop in a sidecar, pointed at the emulator by its service name, writing its status
+    into the project's state folder; `up` applies environment updates (--container)."""
+    s = inputs.settings
+    check = ("import sys; from pathlib import Path; from sandbox.delivery import s3sync; "
+             "st = s3sync.read_status(Path(sys.argv[1])); sys.exit(0 if s3sync.is_live(st) and st.get('passes') else 1)")
+    dags = f"{containers.AIRFLOW_HOME}/dags"
+    return {NAME: {
+        "image": inputs.images.tools,
+        "command": ["python", "-m", "sandbox.delivery.syncd", "--project", "/project", "--container",
+                    "--target", dags, "--interval", f"{s.dag_sync_interval:g}"],
+        "environment": containers.sidecar_env(s, aws.PORT.container),
+        "volumes": [*containers.project_mounts(s), f"dags:{dags}"],
+        "depends_on": {aws.NAME: {"condition": "service_healthy"}},
+        "healthcheck": containers.health(["CMD", "python", "-c", check, "/project/.sandbox/dagsync.json"],
+                                         interval="2s"),
+    }}

@@ -8,10 +8,12 @@ from pathlib import Path
 from sandbox.errors import ToolMissingError
 from sandbox.probes import CallableProbe
 from sandbox.proc import Command, runner
-from sandbox.services.base import Endpoint, ProcessSpec
+from sandbox.services import containers
+from sandbox.services.base import Endpoint, Port, ProcessSpec
 from sandbox.settings import Settings
 
 NAME = "postgres"
+PORT = Port("postgres_port", 5432)
 DB_USER = "airflow"
 DB_NAME = "airflow"
 # PostgreSQL refuses to run as root; as root we run it as this system user.
@@ -88,3 +90,15 @@ def process(settings: Settings) -> ProcessSpec:
     probe = CallableProbe(f"PostgreSQL select 1 on {settings.host}:{settings.postgres_port}",
                           lambda: select_one(settings))
     return ProcessSpec(NAME, cmd, probe, (NAME,))
+
+
+def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
+    return {NAME: {
+        "image": inputs.images.postgres,
+        "environment": {"POSTGRES_USER": DB_USER, "POSTGRES_DB": DB_NAME,
+                        # only 127.0.0.1 and the compose network can reach it, as natively
+                        "POSTGRES_HOST_AUTH_METHOD": "trust"},
+        "ports": containers.published(inputs.settings, PORT),
+        "volumes": ["postgres-data:/var/lib/postgresql/data"],
+        "healthcheck": containers.health(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DB_USER, "-d", DB_NAME]),
+    }}

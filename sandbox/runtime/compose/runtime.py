@@ -27,8 +27,6 @@ from sandbox.services import airflow as airflow_service
 from sandbox.services.variables import template_variables
 from sandbox.settings import env_var
 
-PORTS = {"postgres": "postgres_port", "kafka": "kafka_port", "elasticsearch": "elasticsearch_port",
-         "aws": "aws_port", "airflow-webserver": "airflow_port"}
 _PROGRESS_EVERY = 5.0  # seconds between progress lines of a long compose step
 
 
@@ -52,7 +50,7 @@ class ComposeRuntime(Runtime):
 
     # -- what runs ------------------------------------------------------------------------------
     def services(self) -> list[str]:
-        return [*render.INFRA, "dagsync", "airflow-init", *render.airflow_services(self.settings), "logship"]
+        return render.service_names(self.settings)
 
     def is_up(self) -> bool:
         if engine.engine_version() is None or not self.compose.file.exists():
@@ -72,11 +70,9 @@ class ComposeRuntime(Runtime):
         running = {row.get("Service") for row in self.compose.ps() if row.get("State") == "running"} \
             if self.compose.file.exists() else set()
         self._check_subnet()
-        for service, setting in PORTS.items():
-            if service not in running:
-                preflight.check_port_free(self.settings.host, getattr(self.settings, setting),
-                                          service.removeprefix("airflow-").replace("webserver", "airflow"),
-                                          setting)
+        stopped = [s for s in self.services() if s not in running]
+        preflight.check_ports_free(self.settings, [airflow_service.NAME if s == "airflow-webserver" else s
+                                                   for s in stopped])
 
     def _check_subnet(self) -> None:
         """Docker refuses a network whose range overlaps another's; say which and what to set."""
@@ -99,7 +95,7 @@ class ComposeRuntime(Runtime):
         if built:
             self.progress.note(f"built {len(built)} image(s): {', '.join(built)}")
         # MWAA's order: the startup script (in the Airflow image), with Airflow's environment
-        env = airflow_service.airflow_variables(self.settings, self.state, render.placement(self.settings))
+        env = airflow_service.airflow_variables(self.settings, self.state, airflow_service.container_placement(self.settings))
         self.startup = compose_startup.run_in_image(self.settings, self.state, images.airflow, env, self.progress)
         install_plugins(self.state, project_plugins(self.settings))
         self._images = images
@@ -120,8 +116,8 @@ class ComposeRuntime(Runtime):
 
     def template_variables(self) -> dict[str, str]:
         # Secrets name the services as the DAGs (in containers) reach them.
-        return template_variables(self.settings, render.placement(self.settings).reach,
-                                  f"http://airflow-webserver:{render.PORTS['airflow']}")
+        return template_variables(self.settings, airflow_service.container_placement(self.settings).reach,
+                                  airflow_service.container_url())
 
     def start_airflow(self) -> None:
         # --no-deps: the infrastructure is up; never recreate it here (moto keeps its
@@ -173,7 +169,7 @@ class ComposeRuntime(Runtime):
             images = self._images or image_builder.plan_images(s, project_requirements(s),
                                                                offline=s.offline_images)
             exports = compose_startup.recorded_exports(s, self.state) or {}
-            env = airflow_service.airflow_variables(s, self.state, render.placement(s), exports)
+            env = airflow_service.airflow_variables(s, self.state, airflow_service.container_placement(s), exports)
             # the archive's hash: a new plugins.zip changes the file, so `up` recreates Airflow
             archive = project_plugins(s)
             digest = hashlib.sha256(archive.read_bytes()).hexdigest() if archive else "none"

@@ -10,6 +10,7 @@ import yaml
 
 from sandbox.proc import Command, runner
 from sandbox.runtime.compose import render
+from sandbox.services import airflow
 from sandbox.runtime.compose.engine import compose_binary
 from sandbox.runtime.compose.images import Images
 from sandbox.settings import load_settings
@@ -100,7 +101,7 @@ def test_the_log_shipper_reads_where_the_components_write(project):
 
 
 def test_placement_sends_airflow_to_service_names(project):
-    placement = render.placement(load_settings(project))
+    placement = airflow.container_placement(load_settings(project))
     assert placement.reach.db_url == "postgresql+psycopg2://airflow@postgres:5432/airflow"
     assert placement.reach.kafka_bootstrap == "172.28.83.10:9092"
     assert (placement.reach.es_host, placement.reach.aws_url) == ("elasticsearch", "http://aws:4566")
