@@ -25,20 +25,5 @@ class CliContext:
         return load_settings(self.project, overrides={**self.overrides, **overrides})
 
     def runtime(self, progress=None, **overrides: Any) -> tuple[Runtime, Choice]:
-        settings = self.settings(**overrides)
-        if not overrides.get("runtime"):
-            settings = _with_recorded_runtime(settings)
-        return make_runtime(settings, progress)
-
-
-def _with_recorded_runtime(settings: Settings) -> Settings:
-    """A running sandbox keeps the runtime it was started with."""
-    from dataclasses import replace
-
-    recorded = settings.state_dir / "runtime"
-    if settings.runtime == "auto" and recorded.is_file():
-        name = recorded.read_text().strip()
-        if name in ("native", "compose"):
-            return replace(settings, runtime=name,
-                           sources={**settings.sources, "runtime": "the running sandbox"})
-    return settings
+        # auto keeps the runtime the project's sandbox was started with (see runtime.select)
+        return make_runtime(self.settings(**overrides), progress)

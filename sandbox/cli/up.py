@@ -18,7 +18,6 @@ def up(
     rt, choice = ctx.obj.runtime(progress, runtime=runtime, offline_images=offline_images)
     progress.note(f"runtime: {choice.name} ({choice.reason})")
     report = rt.up()
-    (rt.settings.state_dir / "runtime").write_text(choice.name + "\n")
     if json_out:
         ui.print_json({"runtime": report.runtime, "already_running": report.already_running,
                        "seconds": round(report.seconds, 1),

@@ -84,6 +84,30 @@ class StateDir:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
+    @contextmanager
+    def up_lock(self, on_wait: Callable[[int | None], None]) -> Iterator[None]:
+        """One `up` at a time per project: a second one waits for the first (on_wait is told the
+        holder's pid), then finds the sandbox running. flock: released if the holder dies."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "up.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip()
+                on_wait(int(holder) if holder.isdigit() else None)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield
+
+    @property
+    def runtime_file(self) -> Path:
+        """The runtime this sandbox was started with: later commands use it, whatever `auto`
+        would choose now."""
+        return self.root / "runtime"
+
     def _write_registry(self, records: dict[str, ProcessRecord]) -> None:
         payload = {"processes": {n: asdict(r) for n, r in records.items()}}
         tmp = self.registry_file.with_suffix(".tmp")
@@ -104,6 +128,29 @@ class StateDir:
 
     def record_process(self, name: str, record: ProcessRecord) -> None:
         self.update_registry(lambda records: records.__setitem__(name, record))
+        self.update_sessions(lambda sessions: sessions.__setitem__(record.pid, record.start_ticks))
+
+    # -- sessions: every process we spawned leads one; its descendants stay in it ----------------
+    @property
+    def sessions_file(self) -> Path:
+        return self.root / "sessions.json"
+
+    def load_sessions(self) -> dict[int, int]:
+        """Session id (the leader's pid) -> the leader's start ticks, for every session a process
+        of this sandbox led, alive or not: orphans of a killed leader keep its session id."""
+        try:
+            raw = json.loads(self.sessions_file.read_text())
+            return {int(k): int(v) for k, v in raw.items()}
+        except (OSError, ValueError, AttributeError, TypeError):
+            return {}
+
+    def update_sessions(self, change: Callable[[dict[int, int]], None]) -> None:
+        with self.registry_lock():
+            sessions = self.load_sessions()
+            change(sessions)
+            tmp = self.sessions_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({str(k): v for k, v in sessions.items()}))
+            tmp.replace(self.sessions_file)
 
     def forget_process(self, name: str) -> None:
         self.update_registry(lambda records: records.pop(name, None))

@@ -74,10 +74,15 @@ class Runtime(ABC):
 
     # -- the lifecycle (template) ------------------------------------------------------------
     def up(self) -> UpReport:
-        if self.is_up():
-            return UpReport(self.name, True, self.endpoints())
-        self.preflight()
-        return self.create()
+        with self.state.up_lock(self._waiting):
+            if self.is_up():
+                return UpReport(self.name, True, self.endpoints())
+            self.preflight()
+            return self.create()
+
+    def _waiting(self, holder: int | None) -> None:
+        by = f" (pid {holder})" if holder else ""
+        self.progress.note(f"another `sandbox up`{by} is starting this project's sandbox: waiting for it")
 
     def create(self) -> UpReport:
         """MWAA's CREATING -> AVAILABLE: prepare (environment, startup script, plugins), the
@@ -85,6 +90,7 @@ class Runtime(ABC):
         whatever this run started is stopped."""
         started_at = time.monotonic()
         self.state.ensure()
+        self.state.runtime_file.write_text(self.name + "\n")  # before anything starts
         envstate.mark_creating(self.settings)
         try:
             self.prepare()

@@ -53,7 +53,8 @@ class NativeRuntime(Runtime):
 
     def processes(self):
         """Every live process of this sandbox (for stopping and for memory figures)."""
-        return sweep.family([r.pid for r in self.running().values()], str(self.state.root))
+        return sweep.family([r.pid for r in self.running().values()], str(self.state.root),
+                            self.state.load_sessions())
 
     def is_up(self) -> bool:
         alive = self.running()
@@ -211,6 +212,8 @@ class NativeRuntime(Runtime):
         self._stop_names(list(records))
         sweep.wait_gone(tree, 3.0)  # children of a stopped parent exit on their own first
         leftovers = sweep.kill_all(tree)
+        if self.state.sessions_file.exists():
+            self.state.update_sessions(lambda sessions: sessions.clear())  # every member is gone
         envstate.forget(self.settings)
         if leftovers:
             self.progress.note(f"stopped {leftovers} leftover process(es) of this sandbox")
@@ -249,7 +252,18 @@ class NativeRuntime(Runtime):
                     state, detail = self.airflow.component_state(name, body)
                 url = urls.get(service) or (urls["airflow"] if name == "airflow-webserver" else "")
                 rows.append(ServiceStatus(service, state, url, record.pid if alive else None, detail))
-        return rows
+        return rows + self._unrecorded(records)
+
+    def _unrecorded(self, records: dict[str, ProcessRecord]) -> list[ServiceStatus]:
+        """Processes of this sandbox no live record accounts for (a killed component's children,
+        or `.sandbox/` deleted under a running sandbox): `down` finds and stops them."""
+        known = sweep.descendants([r.pid for r in records.values() if is_alive(r)])
+        strays = [p for p in self.processes() if p.pid not in known]
+        if not strays:
+            return []
+        return [ServiceStatus("unrecorded", "running", "", strays[0].pid,
+                              f"{len(strays)} process(es) of this sandbox without a record; "
+                              "`sandbox down` stops them")]
 
     def log_path(self, service: str) -> Path:
         process = "noida" if service in (kafka.NAME, elasticsearch.NAME) else service

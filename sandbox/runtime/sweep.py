@@ -1,8 +1,10 @@
 """Find every process of one sandbox, so `down` leaves nothing behind and memory can be summed.
 
-Two nets: the process trees under the recorded pids (Airflow task processes start their own
-process groups, so a group signal misses them), and a marker variable every process we start
-inherits (for orphans re-parented to init; setproctitle can hide it, hence both).
+Three nets: the process trees under the recorded pids (Airflow task processes start their own
+process groups, so a group signal misses them); the sessions our processes led (each is spawned
+as a session leader, and its descendants stay in its session even when the leader is killed and
+they are re-parented to init: a killed scheduler's executor children); and a marker variable every
+process we start inherits (setproctitle can overwrite it, hence not alone).
 """
 
 from __future__ import annotations
@@ -31,8 +33,34 @@ def marked(state_root: str) -> list[psutil.Process]:
     return found
 
 
-def family(pids: Iterable[int], state_root: str) -> list[psutil.Process]:
-    """The recorded processes, all their descendants and every marked process."""
+def _session_and_start(pid: int) -> tuple[int, int] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    return int(fields[3]), int(fields[19])
+
+
+def session_members(sessions: dict[int, int]) -> list[psutil.Process]:
+    """Processes in one of `sessions` (id -> its leader's start ticks). A member started before
+    the leader belongs to an unrelated session that reused the number, and is left alone."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        info = _session_and_start(int(entry.name))
+        if info is None or info[0] not in sessions or info[1] < sessions[info[0]]:
+            continue
+        try:
+            found.append(psutil.Process(int(entry.name)))
+        except psutil.Error:
+            continue
+    return found
+
+
+def descendants(pids: Iterable[int]) -> dict[int, psutil.Process]:
+    """The processes `pids` and every descendant of theirs, by pid."""
     seen: dict[int, psutil.Process] = {}
     for pid in pids:
         try:
@@ -41,7 +69,20 @@ def family(pids: Iterable[int], state_root: str) -> list[psutil.Process]:
                 seen[proc.pid] = proc
         except psutil.Error:
             continue
-    for proc in marked(state_root):
+    return seen
+
+
+def family(pids: Iterable[int], state_root: str, sessions: dict[int, int] | None = None) -> list[psutil.Process]:
+    """The recorded processes, every marked process, all their descendants, and the members of
+    their sessions (a marked session leader counts: the record may be gone with `.sandbox/`)."""
+    found = marked(state_root)
+    sessions = dict(sessions or {})
+    for proc in found:
+        info = _session_and_start(proc.pid)
+        if info is not None and info[0] == proc.pid:
+            sessions.setdefault(proc.pid, info[1])
+    seen = descendants([*pids, *(p.pid for p in found)])
+    for proc in session_members(sessions):
         seen.setdefault(proc.pid, proc)
     return list(seen.values())
 

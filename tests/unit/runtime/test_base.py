@@ -103,3 +103,37 @@ def test_environment_updates_are_refused_by_a_backend_without_them(project):
         rt.restart_airflow(project, None)
     with pytest.raises(NotSupportedInRuntime):
         rt.roll_back()
+
+
+def test_a_second_up_waits_for_the_first_then_finds_it_running(project, shared_steps):
+    import threading
+    import time
+
+    class Notes(base.SilentProgress):
+        def __init__(self):
+            self.notes = []
+
+        def note(self, message):
+            self.notes.append(message)
+
+    first = Recording(load_settings(project))
+    second = Recording(load_settings(project), up=False)
+    second.progress = Notes()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with first.state.up_lock(lambda pid: None):
+            holding.set()
+            release.wait(5)
+            second.up_already = True  # what the first `up` leaves behind
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    report = second.up()
+    thread.join(5)
+    assert time.monotonic() - started >= 0.25
+    assert report.already_running and second.calls == []
+    assert any("another `sandbox up`" in n and "waiting" in n for n in second.progress.notes)

@@ -30,3 +30,30 @@ def test_an_explicit_choice_never_asks_the_engine(project, monkeypatch):
     assert choice == select.Choice("native", "chosen by env SANDBOX_RUNTIME")
     runtime, choice = select.make_runtime(load_settings(project, overrides={"runtime": "compose"}))
     assert isinstance(runtime, ComposeRuntime) and choice.reason == "chosen by command line"
+
+
+def test_auto_keeps_the_runtime_the_sandbox_was_started_with(project, monkeypatch):
+    monkeypatch.setattr(engine, "engine_version", lambda timeout=10: "20.10.24")
+    (project / ".sandbox").mkdir()
+    (project / ".sandbox" / "runtime").write_text("native\n")
+    runtime, choice = select.make_runtime(load_settings(project))
+    assert isinstance(runtime, NativeRuntime)
+    assert choice == select.Choice("native", "the runtime the sandbox was started with")
+
+
+def test_auto_finds_native_processes_whose_record_was_deleted(project, monkeypatch, tmp_path):
+    """`.sandbox/` removed under a running native sandbox: its marked processes still say native."""
+    from sandbox.proc import Command, runner, stop
+    from sandbox.runtime import sweep
+
+    monkeypatch.setattr(engine, "engine_version", lambda timeout=10: "20.10.24")
+    settings = load_settings(project)
+    env = {"PATH": "/usr/bin:/bin", sweep.MARKER: str(settings.state_dir)}
+    record = runner.spawn(Command.of("sleep", "30", env=env), tmp_path / "log")
+    try:
+        _, choice = select.make_runtime(settings)
+        assert choice == select.Choice("native", "native processes of this project are running")
+    finally:
+        stop(record, grace=2)
+    _, choice = select.make_runtime(settings)
+    assert choice.name == "compose"
