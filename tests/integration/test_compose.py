@@ -1,4 +1,5 @@
-"""`sandbox up --runtime compose --offline-images` for real: every service healthy from the host,
+"""`sandbox up --runtime compose` for real (locally built images where no registry answers, as
+here): every service healthy from the host,
 the e2e proof through the containers, logs, and `reset` leaving nothing behind. Needs a Docker
 engine: without one this fails, unless SANDBOX_SKIP_DOCKER_TESTS=1 (then skipped, saying why)."""
 
@@ -46,7 +47,7 @@ def free_subnet() -> str:
 def box(module_scratch):
     require_engine()
     sandbox = make_sandbox(module_scratch / "compose", spec=SPEC,
-                           extra_env={"SANDBOX_COMPOSE_SUBNET": free_subnet(), "SANDBOX_OFFLINE_IMAGES": "true"})
+                           extra_env={"SANDBOX_COMPOSE_SUBNET": free_subnet()})
     shutil.rmtree(sandbox.project / "dags")
     shutil.copytree(REPO / "dags", sandbox.project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "requirements.txt", sandbox.project / "requirements.txt")
@@ -55,6 +56,7 @@ def box(module_scratch):
     try:
         done = sandbox.run("up", "--runtime", "compose", timeout=1800)
         assert done.returncode == 0, f"up failed:\n{done.stdout}\n{done.stderr}"
+        sandbox.up_output = done.stdout + done.stderr
         yield sandbox
     finally:
         sandbox.run("reset", "--yes", timeout=300)
@@ -65,6 +67,26 @@ def project_of(box) -> str:
     from sandbox.settings import load_settings
 
     return project_name(load_settings(box.project, environ=box.env))
+
+
+def registry_answers() -> bool:
+    from sandbox.runtime.compose.buildlog import registry_unreachable
+
+    pulled = subprocess.run(["docker", "pull", "python:3.11-slim-bookworm"], capture_output=True, text=True,
+                            timeout=600)
+    return pulled.returncode == 0 or not registry_unreachable(pulled.stdout + pulled.stderr)
+
+
+def test_auto_image_mode_follows_the_registry(box):
+    """Nobody asked for registry images: with no registry answering, `up` builds every image
+    locally and says so in one line; later commands keep that mode."""
+    mode = (box.project / ".sandbox" / "compose" / "images-mode").read_text().strip()
+    if registry_answers():
+        assert mode == "registry"
+        return
+    assert mode == "offline"
+    lines = [l for l in box.up_output.splitlines() if "no container registry answers" in l]
+    assert len(lines) == 1 and "building every image locally" in lines[0]
 
 
 def test_every_service_is_healthy_and_reachable_from_the_host(box):

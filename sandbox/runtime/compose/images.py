@@ -22,7 +22,7 @@ from sandbox.mwaa.data import locate
 from sandbox.proc import Command, runner
 from sandbox.runtime.compose import recipes, rootfs
 from sandbox.runtime.compose.engine import ENGINE_HINT
-from sandbox.runtime.compose.buildlog import LoggedRun, run_logged
+from sandbox.runtime.compose.buildlog import LoggedRun, registry_unreachable, run_logged
 from sandbox.runtime.compose.recipes import ImageBuild
 
 # Pinned registry images (registry mode only).
@@ -79,6 +79,27 @@ def registry_aws_image(settings) -> str:
     if getattr(settings, "aws_emulator", "moto") == "localstack":
         return LOCALSTACK_IMAGE
     return f"motoserver/moto:{metadata.version('moto')}"
+
+
+def registry_images(images: Images) -> list[str]:
+    """What registry mode pulls: the base the local builds start FROM and the services' images."""
+    if images.offline:
+        return []
+    return [recipes.REGISTRY_PYTHON, images.postgres, images.kafka, images.elasticsearch, images.aws]
+
+
+def unreachable_registry(images: Images, progress) -> str | None:
+    """None when every registry image is here or the first missing one pulls; otherwise the
+    line docker printed about the registry it could not reach."""
+    missing = [tag for tag in registry_images(images) if not image_exists(tag)]
+    if not missing:
+        return None
+    progress.step("images", f"pulling {missing[0]}")
+    result = runner.run(Command.of("docker", "pull", missing[0], timeout=600))
+    output = (result.stderr + result.stdout).strip()
+    if result.ok or not registry_unreachable(output):
+        return None  # pulled, or some other failure that `compose up` reports with its remedy
+    return output.splitlines()[-1] if output else "docker pull failed"
 
 
 def missing_images(images: Images) -> list[str]:

@@ -90,6 +90,7 @@ class ComposeRuntime(Runtime):
     def prepare(self) -> None:
         from sandbox.runtime.compose import images as image_builder
 
+        self._choose_image_mode()
         images, built = image_builder.ensure_images(self.settings, project_requirements(self.settings),
                                                     offline=self.settings.offline_images, progress=self.progress)
         if built:
@@ -109,6 +110,24 @@ class ComposeRuntime(Runtime):
             raise ServiceFailedError("docker compose rejected the rendered file "
                                      f"{self.compose.file}", hint="report this with `sandbox --debug up`",
                                      details=(checked.stderr or checked.stdout)[-2000:])
+
+    def _choose_image_mode(self) -> None:
+        """Registry images unless no registry answers and nobody asked for them: then every image
+        is built here, said in one line (asked for explicitly, `compose up` fails with the remedy)."""
+        from sandbox.runtime.compose import images as image_builder
+
+        s = self.settings
+        if s.offline_images or s.sources.get("offline_images", "default") != "default":
+            return
+        plan = image_builder.plan_images(s, project_requirements(s), offline=False)
+        reason = image_builder.unreachable_registry(plan, self.progress)
+        if reason is None:
+            return
+        self.progress.note(f"no container registry answers ({reason[:120]}): building every image "
+                           "locally, as --offline-images does")
+        self.settings = replace(s, offline_images=True,
+                                sources={**s.sources, "offline_images": "auto: no registry answers"})
+        self._rendered = None
 
     def start_infrastructure(self) -> None:
         self._started = True

@@ -219,3 +219,42 @@ def test_logs_of_a_failing_engine_say_so(project, fake):
     fake._answer = lambda cmd: Result(cmd, 1, "", "Cannot connect to the Docker daemon")
     with pytest.raises(CommandFailed, match="docker compose logs postgres failed"):
         ComposeRuntime(load_settings(project)).log_lines("postgres", 10)
+
+
+def test_auto_builds_every_image_locally_when_no_registry_answers(project, monkeypatch):
+    from sandbox.runtime.compose import images
+
+    notes = []
+    progress = SimpleNamespace(step=lambda *a: None, done=lambda *a: None, note=notes.append)
+    monkeypatch.setattr(images, "plan_images", lambda s, r, offline: SimpleNamespace(offline=offline))
+    monkeypatch.setattr(images, "unreachable_registry",
+                        lambda plan, p: "Error response from daemon: Get https://registry-1.docker.io/v2/: timeout")
+    rt = ComposeRuntime(load_settings(project), progress)
+    rt._choose_image_mode()
+    assert rt.settings.offline_images is True
+    assert rt.settings.sources["offline_images"] == "auto: no registry answers"
+    [line] = notes
+    assert "no container registry answers" in line and "building every image locally" in line
+
+
+def test_registry_images_asked_for_explicitly_are_never_replaced(project, monkeypatch):
+    from sandbox.runtime.compose import images
+
+    monkeypatch.setattr(images, "unreachable_registry", lambda plan, p: pytest.fail("probed the registry"))
+    rt = ComposeRuntime(load_settings(project, environ={"SANDBOX_OFFLINE_IMAGES": "false"}))
+    rt._choose_image_mode()
+    assert rt.settings.offline_images is False
+
+
+def test_a_missing_registry_image_that_cannot_be_pulled_is_reported(monkeypatch):
+    from sandbox.runtime.compose import images
+
+    monkeypatch.setattr(images, "image_exists", lambda tag: tag != "postgres:16-bookworm")
+    failed = Result(None, 1, "", "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": "
+                                 "dial tcp: lookup registry-1.docker.io: no such host")
+    monkeypatch.setattr(images, "runner", SimpleNamespace(run=lambda cmd: failed))
+    plan = SimpleNamespace(offline=False, postgres="postgres:16-bookworm", kafka="k", elasticsearch="e", aws="a")
+    progress = SimpleNamespace(step=lambda *a: None)
+    assert "no such host" in images.unreachable_registry(plan, progress)
+    monkeypatch.setattr(images, "runner", SimpleNamespace(run=lambda cmd: Result(None, 0, "pulled", "")))
+    assert images.unreachable_registry(plan, progress) is None
