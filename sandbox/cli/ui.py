@@ -55,13 +55,14 @@ def endpoint_table(endpoints: list[Endpoint]) -> Table:
 
 def status_table(rows: list[ServiceStatus]) -> Table:
     table = Table(title_justify="left")
-    for column in ("service", "state", "url", "pid", "detail"):
+    for column in ("service", "state", "url", "pid", "restarts", "detail"):
         table.add_column(column)
-    colours = {"running": "green", "stopped": "dim", "unhealthy": "red", "starting": "yellow"}
+    colours = {"running": "green", "stopped": "dim", "unhealthy": "red", "starting": "yellow",
+               "crash-looping": "red"}
     for row in rows:
         colour = colours.get(row.state, "white")
         table.add_row(row.service, f"[{colour}]{row.state}[/]", row.url,
-                      str(row.pid or ""), row.detail)
+                      str(row.pid or ""), str(row.restarts or ""), row.detail)
     return table
 
 

@@ -49,6 +49,7 @@ class ServiceStatus:
     url: str = ""
     pid: int | None = None
     detail: str = ""
+    restarts: int = 0  # by the supervisor (native) or Docker (compose)
 
 
 @dataclass

@@ -15,11 +15,11 @@ from sandbox.environment.project import install_plugins, link_environment, proje
 from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
 from sandbox.probes import wait_for
 from sandbox.proc import ProcessRecord, is_alive, runner, stop, tail
-from sandbox.runtime import preflight, sweep
+from sandbox.runtime import preflight, supervise, sweep
 from sandbox.runtime.base import Runtime, ServiceStatus
 from sandbox.runtime.install import Inputs, install_environment
 from sandbox.runtime.native_airflow import AirflowSetup
-from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida, postgres
+from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida, postgres, supervisor
 from sandbox.services import airflow as airflow_service
 from sandbox.services.base import ProcessSpec
 
@@ -46,7 +46,12 @@ class NativeRuntime(Runtime):
 
     def process_names(self) -> list[str]:
         return (["postgres", "noida", "aws", dagsync.NAME] + airflow_service.process_names(self.settings)
-                + [logship.NAME])
+                + [logship.NAME, supervisor.NAME])  # supervisor last: `down` stops it first
+
+    def supervised_names(self) -> list[str]:
+        """What the supervisor restarts: Airflow's components (MWAA replaces their containers)
+        and the sandbox's helpers; the infrastructure stands in for managed services."""
+        return [dagsync.NAME, *airflow_service.process_names(self.settings), logship.NAME]
 
     def running(self) -> dict[str, ProcessRecord]:
         return {n: r for n, r in self.state.load_registry().items() if is_alive(r)}
@@ -108,6 +113,8 @@ class NativeRuntime(Runtime):
         assert self._env is not None
         self._start_airflow(self._env.path, self.startup.exported if self.startup else {}, self._started)
         self._start_group([logship.process(self.settings)], self._started)
+        (self.state.root / supervise.STATUS_FILE).unlink(missing_ok=True)  # a new sandbox: no history
+        self._start_group([supervisor.process(self.settings)], self._started)
 
     def abort(self) -> None:
         self.progress.note("stopping what this run started")
@@ -122,6 +129,24 @@ class NativeRuntime(Runtime):
             # gunicorn refuses to start over a pid file left by a crash
             (self.state.airflow_home / "airflow-webserver.pid").unlink(missing_ok=True)
         self._start_group(specs, started)
+
+    def spec_for(self, name: str) -> ProcessSpec:
+        """How a supervised process is started now (Airflow on the environment and exports in use)."""
+        if name in (dagsync.NAME, logship.NAME):
+            return (dagsync if name == dagsync.NAME else logship).process(self.settings)
+        venv = (self.state.root / "airflow-env").resolve()
+        env = self.airflow.process_env(venv, self.state.load_exports())
+        return next(s for s in airflow_service.processes(self.settings, self.state, venv, env) if s.name == name)
+
+    def respawn(self, name: str) -> ProcessRecord:
+        """The supervisor's restart, without waiting: what is left of the dead process's session
+        goes first (a killed web server's gunicorn still holds the port)."""
+        old = self.state.load_registry().get(name)
+        if old is not None:
+            sweep.kill_all(sweep.session_members({old.pid: old.start_ticks}))
+        if name == "airflow-webserver":
+            (self.state.airflow_home / "airflow-webserver.pid").unlink(missing_ok=True)
+        return self._spawn(self.spec_for(name))
 
     def restart_airflow(self, venv: Path, startup: startup_script.StartupResult | None,
                         before_start=None) -> None:
@@ -172,12 +197,8 @@ class NativeRuntime(Runtime):
             if spec.name in alive:
                 continue
             self.progress.step(spec.name, "starting")
-            env = dict(spec.command.env or os.environ)
-            env[sweep.MARKER] = str(self.state.root)
-            record = runner.spawn(replace(spec.command, env=env), self.state.log_file(spec.name))
-            records[spec.name] = record
+            records[spec.name] = self._spawn(spec)
             started.append(spec.name)
-            self.state.record_process(spec.name, record)  # one entry: others may be writing too
         waited: set[int] = set()
         for spec in specs:
             if id(spec.probe) in waited:
@@ -185,6 +206,13 @@ class NativeRuntime(Runtime):
             waited.add(id(spec.probe))
             group = [s.name for s in specs if s.probe is spec.probe]
             self._wait(spec, group, records)
+
+    def _spawn(self, spec: ProcessSpec) -> ProcessRecord:
+        env = dict(spec.command.env or os.environ)
+        env[sweep.MARKER] = str(self.state.root)
+        record = runner.spawn(replace(spec.command, env=env), self.state.log_file(spec.name))
+        self.state.record_process(spec.name, record)  # one entry: others may be writing too
+        return record
 
     def _wait(self, spec: ProcessSpec, group: list[str], records: dict[str, ProcessRecord]) -> None:
         label = group[0] if len(group) == 1 else spec.name.split("-")[0]
@@ -215,6 +243,7 @@ class NativeRuntime(Runtime):
         if self.state.sessions_file.exists():
             self.state.update_sessions(lambda sessions: sessions.clear())  # every member is gone
         envstate.forget(self.settings)
+        (self.state.root / supervise.STATUS_FILE).unlink(missing_ok=True)
         if leftovers:
             self.progress.note(f"stopped {leftovers} leftover process(es) of this sandbox")
         return alive
@@ -242,16 +271,23 @@ class NativeRuntime(Runtime):
         body = self.airflow.health() if any(n.startswith("airflow") for n in records) else {}
         rows = []
         urls = {e.service: e.url for e in self.endpoints()}
+        supervised = supervise.read_status(self.state)
         for name in self.process_names():
             record = records.get(name)
             alive = record is not None and is_alive(record)
             services = [kafka.NAME, elasticsearch.NAME] if name == "noida" else [name]
+            seen = supervised.get(name, supervise.Component())
             for service in services:
                 state, detail = ("running", "") if alive else ("stopped", "")
                 if alive and name.startswith("airflow-"):
                     state, detail = self.airflow.component_state(name, body)
+                if seen.gave_up and not alive:
+                    state, detail = "crash-looping", f"not restarted any more: {seen.last_exit}"
+                elif seen.restarts:
+                    detail = "; ".join(filter(None, [detail, f"last restart: {seen.last_exit}"]))
                 url = urls.get(service) or (urls["airflow"] if name == "airflow-webserver" else "")
-                rows.append(ServiceStatus(service, state, url, record.pid if alive else None, detail))
+                rows.append(ServiceStatus(service, state, url, record.pid if alive else None, detail,
+                                          seen.restarts))
         return rows + self._unrecorded(records)
 
     def _unrecorded(self, records: dict[str, ProcessRecord]) -> list[ServiceStatus]:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import psutil
 import pytest
@@ -90,3 +91,33 @@ def test_a_deleted_state_folder_does_not_hide_the_running_sandbox(sandbox_factor
     assert row["state"] == "running" and "sandbox down" in row["detail"]
     box.run("down", check=True)
     assert still_alive(everything) == []
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_killed_components_are_replaced_as_mwaa_replaces_containers(sandbox_factory):
+    box = sandbox_factory()
+    box.run("up", "--runtime", "native", check=True)
+    before = registry(box)
+    for name in ("airflow-webserver", "airflow-triggerer"):
+        os.kill(before[name], signal.SIGKILL)
+
+    def replaced():
+        rows = {r["service"]: r for r in box.status()["services"]}
+        return all(rows[n]["restarts"] == 1 and rows[n]["state"] == "running" and rows[n]["pid"] != before[n]
+                   for n in ("airflow-webserver", "airflow-triggerer")) and rows
+    rows = wait_for(replaced, 180, "the web server and triggerer to be replaced and healthy")
+    assert "last restart: exited" in rows["airflow-triggerer"]["detail"]
+    assert rows["airflow-scheduler"]["restarts"] == 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{box.ports['airflow_port']}/health", timeout=10) as answer:
+        assert json.load(answer)["triggerer"]["status"] == "healthy"
+    text = box.run("status", check=True).stdout
+    assert "restarts" in text

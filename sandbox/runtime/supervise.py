@@ -1,0 +1,135 @@
+"""Supervision on the native runtime, as MWAA replaces a failed container: an Airflow component
+(or a sandbox helper) that exits is started again; one that keeps crashing is given up on, with a
+clear state. Run as `python -m sandbox.runtime.supervise --project DIR` (started by `up`).
+
+It leaves Airflow alone while the environment is not AVAILABLE (an update or `up` is starting and
+stopping it) and is stopped first by `down`, so it never restarts what is being stopped.
+What it saw is kept in .sandbox/supervisor.json for `status`: restarts and the last exit reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sandbox.environment import envstate
+from sandbox.environment.state import StateDir
+from sandbox.proc import ProcessRecord, is_alive, tail
+
+STATUS_FILE = "supervisor.json"
+INTERVAL = 2.0  # seconds between checks
+MAX_RESTARTS = 5  # within WINDOW seconds; one more crash and the component is given up on
+WINDOW = 600.0
+
+
+@dataclass
+class Component:
+    restarts: int = 0
+    last_exit: str = ""
+    last_exit_at: float = 0.0
+    recent: list[float] = field(default_factory=list)  # restart times inside the window
+    gave_up: bool = False
+
+
+def read_status(state: StateDir) -> dict[str, Component]:
+    try:
+        raw = json.loads((state.root / STATUS_FILE).read_text())
+        return {name: Component(**value) for name, value in raw.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def write_status(state: StateDir, components: dict[str, Component]) -> None:
+    path = state.root / STATUS_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({name: asdict(c) for name, c in components.items()}, indent=2))
+    tmp.replace(path)
+
+
+def exit_reason(log: Path) -> str:
+    """Not the parent of what `up` started, so no exit code: the component's last log line says why."""
+    lines = [l.strip() for l in tail(log, 5).splitlines() if l.strip()] if log.exists() else []
+    return f"exited; last log line: {lines[-1][:200]}" if lines else "exited without a log line (killed?)"
+
+
+class Supervisor:
+    """One check: every supervised process recorded but no longer alive is restarted (spawn),
+    unless it crashed MAX_RESTARTS times within WINDOW seconds."""
+
+    def __init__(self, state: StateDir, supervised: list[str], spawn: Callable[[str], ProcessRecord],
+                 available: Callable[[], bool], log: Callable[[str], None] = print,
+                 clock: Callable[[], float] = time.time):
+        self.state, self.supervised, self.spawn = state, supervised, spawn
+        self.available, self.log, self.clock = available, log, clock
+        self.components = read_status(state)
+
+    def check(self) -> list[str]:
+        """Returns the names restarted."""
+        if not self.available():
+            return []
+        records = self.state.load_registry()
+        restarted = [name for name in self.supervised
+                     if name in records and not is_alive(records[name]) and self._restart(name)]
+        write_status(self.state, self.components)
+        return restarted
+
+    def _restart(self, name: str) -> bool:
+        component = self.components.setdefault(name, Component())
+        if component.gave_up:
+            return False
+        now = self.clock()
+        component.last_exit, component.last_exit_at = exit_reason(self.state.log_file(name)), now
+        component.recent = [t for t in component.recent if now - t < WINDOW]
+        if len(component.recent) >= MAX_RESTARTS:
+            component.gave_up = True
+            self.log(f"supervisor: {name} crashed {MAX_RESTARTS + 1} times within {WINDOW:.0f} s: "
+                     f"not restarting it ({component.last_exit})")
+            return False
+        self.log(f"supervisor: {name} {component.last_exit}: restarting it")
+        self.spawn(name)
+        component.restarts += 1
+        component.recent.append(now)
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sandbox.errors import SandboxError
+    from sandbox.probes import bypass_proxy_for_loopback
+    from sandbox.runtime.native import NativeRuntime
+    from sandbox.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m sandbox.runtime.supervise")
+    parser.add_argument("--project", required=True)
+    args = parser.parse_args(argv)
+    bypass_proxy_for_loopback(os.environ)
+    try:
+        runtime = NativeRuntime(load_settings(Path(args.project)))
+    except SandboxError as exc:
+        print(f"Error: {exc.one_line()}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    path = envstate.state_file(runtime.settings)
+    available = lambda: (envstate.read(path) or envstate.EnvironmentState("")).state == envstate.AVAILABLE  # noqa: E731
+    supervisor = Supervisor(runtime.state, runtime.supervised_names(), runtime.respawn, available,
+                            log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
+    print(f"supervisor: watching {', '.join(supervisor.supervised)} (pid {os.getpid()})", flush=True)
+    while not stop.wait(INTERVAL):
+        try:
+            supervisor.check()
+        except SandboxError as exc:  # one failed restart must not end supervision
+            print(f"supervisor: {exc.one_line()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
