@@ -49,7 +49,18 @@ def _log_type(component: str) -> str | None:
     the Scheduler group on MWAA)."""
     if component.startswith("scheduler") or component == "triggerer":
         return "SchedulerLogs"
+    if component.startswith("worker-"):
+        return "WorkerLogs"
     return {"webserver": "WebserverLogs", "dag-processor": "DagProcessingLogs"}.get(component)
+
+
+def _stream(component: str, host: str, epoch: int) -> str:
+    """MWAA's <component>_<host>_<epoch>.log; each local worker stands for a host of its own (the
+    hostname its tasks report)."""
+    if component.startswith("worker-"):
+        return f"worker_airflow-{component}.{host}_{epoch}.log"
+    name = "dag_processor_manager" if component == "dag-processor" else component.replace("-", "_")
+    return f"{name}_{host}_{epoch}.log"
 
 
 def sources(settings: Settings, host: str, epoch: int) -> list[Source]:
@@ -59,8 +70,7 @@ def sources(settings: Settings, host: str, epoch: int) -> list[Source]:
         component = log.stem.removeprefix("airflow-")
         kind = _log_type(component)
         if kind:
-            name = "dag_processor_manager" if component == "dag-processor" else component.replace("-", "_")
-            found.append(Source(log, kind, f"{name}_{host}_{epoch}.log"))
+            found.append(Source(log, kind, _stream(component, host, epoch)))
     per_file = state.airflow_home / "logs" / "scheduler" / "latest"
     if per_file.is_dir():
         for log in sorted(per_file.rglob("*.log")):

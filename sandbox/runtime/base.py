@@ -112,7 +112,7 @@ class Runtime(ABC):
         made = aws.bootstrap(self.settings, self.template_variables())
         secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
         self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
-                                  f"{len(made.log_groups)} log groups{secrets}")
+                                  f"{len(made.log_groups)} log groups, SQS queue {made.queue}{secrets}")
         if self.startup is not None:
             startup_script.publish(self.settings, self.startup)
         self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")

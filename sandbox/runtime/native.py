@@ -122,6 +122,7 @@ class NativeRuntime(Runtime):
 
     def _start_airflow(self, venv: Path, exports: dict[str, str], started: list[str]) -> None:
         self.state.save_exports(exports)  # what a failed update's rollback restarts with
+        airflow_service.install_config_modules(self.state)
         env = self.airflow.process_env(venv, exports)
         self.airflow.initialise(venv, env)
         specs = airflow_service.processes(self.settings, self.state, venv, env)

@@ -10,7 +10,7 @@ from sandbox.proc import runner
 from sandbox.runtime.base import Progress
 from sandbox.environment.state import StateDir
 from sandbox.services import airflow as airflow_service
-from sandbox.services import postgres
+from sandbox.services import postgres, workers
 from sandbox.settings import Settings
 
 # Which /health key answers for which process.
@@ -59,6 +59,8 @@ class AirflowSetup:
             return {}
 
     def component_state(self, process: str, body: dict) -> tuple[str, str]:
+        if workers.is_worker(process):
+            return "running", ""  # no /health entry: Celery workers answer through the queue
         key = HEALTH_KEY.get(process) or ("scheduler" if process.startswith("airflow-scheduler") else None)
         if not body:
             return "starting", "web server not answering"

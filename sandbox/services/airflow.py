@@ -13,7 +13,8 @@ from sandbox.mwaa.airflow_config import MWAA_FORCED, derive, mwaa_variables
 from sandbox.probes import HttpJsonProbe
 from sandbox.proc import Command
 from sandbox.environment.state import StateDir
-from sandbox.services import aws, containers, dagsync, elasticsearch, kafka, postgres
+from sandbox.mwaa import celery
+from sandbox.services import aws, containers, dagsync, elasticsearch, kafka, postgres, workers
 from sandbox.services.base import Endpoint, Port, ProcessSpec
 from sandbox.settings import Settings
 
@@ -100,6 +101,7 @@ def _owned_options(settings: Settings, state: StateDir, where: Placement) -> dic
         "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
         "triggerer.default_capacity": "100",
         **task_log_options(settings),
+        **celery.options(settings.spec.name, where.reach.aws_url, where.reach.db_url, settings.aws_region),
     }
 
 
@@ -125,7 +127,7 @@ def config_layers(settings: Settings, state: StateDir,
     user = {k: v for k, v in settings.spec.airflow_configuration_options.items() if k not in derived.ignored}
     fixed = {**{k: derived.options[k] for k in (*MWAA_FORCED, "core.executor")},
              **_owned_options(settings, state, where)}
-    overridable = {**SANDBOX_DEFAULTS, **{k: v for k, v in derived.options.items() if k not in user and k not in fixed}}
+    overridable = {**SANDBOX_DEFAULTS, **celery.DEFAULTS, **{k: v for k, v in derived.options.items() if k not in user and k not in fixed}}
     return overridable, user, fixed
 
 
@@ -164,6 +166,7 @@ def airflow_variables(settings: Settings, state: StateDir, where: Placement,
     env.update(extra or {})
     env.update(_as_env(user))
     env["AIRFLOW_HOME"] = where.airflow_home
+    env[celery.QUEUE_URL_VAR] = celery.queue_url(where.reach.aws_url, aws.ACCOUNT_ID, settings.spec.name)
     env.update(mwaa_variables(settings.spec))
     env.update(aws.client_env(settings, where.reach.aws_url))
     env.update(connections(settings, where.reach))
@@ -193,9 +196,19 @@ _DAG_PROCESSOR_SHIM = ("import multiprocessing.connection, sys; from airflow.__m
                        "sys.argv[0] = 'airflow'; sys.exit(main())")
 
 
-def component_argv(component: str) -> list[str]:
-    """One component's command line, its program named as in the environment's bin folder
+def component_of(name: str) -> str:
+    """airflow-scheduler-2 -> scheduler, airflow-worker-1 -> worker, airflow-webserver -> webserver."""
+    if name.startswith("airflow-scheduler"):
+        return "scheduler"
+    return "worker" if workers.is_worker(name) else name.removeprefix("airflow-")
+
+
+def component_argv(name: str) -> list[str]:
+    """One process's command line, its program named as in the environment's bin folder
     (the native venv's, or PATH in the compose runtime's image)."""
+    component = component_of(name)
+    if component == "worker":
+        return workers.argv(name)
     if component == "dag-processor":
         return ["python", "-c", _DAG_PROCESSOR_SHIM, component]
     # Task logs are read from the shared local folder: no log server (it binds 0.0.0.0).
@@ -203,9 +216,19 @@ def component_argv(component: str) -> list[str]:
     return ["airflow", component, *extra]
 
 
-def component_command(venv: Path, env: dict[str, str], component: str) -> Command:
-    program, *args = component_argv(component)
-    return Command.of(venv / "bin" / program, *args, env=env)
+def component_command(venv: Path, env: dict[str, str], name: str, cwd: Path | None = None) -> Command:
+    program, *args = component_argv(name)
+    return Command.of(venv / "bin" / program, *args, env=env, cwd=cwd)
+
+
+def install_config_modules(state: StateDir) -> Path:
+    """The modules Airflow's settings name (Celery's config, the hostname callable) into
+    $AIRFLOW_HOME/config, which Airflow puts on sys.path."""
+    folder = state.airflow_home / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in celery.CONFIG_FILES:
+        (folder / source.name).write_bytes(source.read_bytes())
+    return folder
 
 
 def _healthy(body: dict) -> tuple[bool, str]:
@@ -221,16 +244,21 @@ def health_probe(settings: Settings) -> HttpJsonProbe:
 def process_names(settings: Settings) -> list[str]:
     """One process per component; as many schedulers as mwaa.yaml's Schedulers (HA, like MWAA)."""
     schedulers = ["airflow-scheduler"] + [f"airflow-scheduler-{n}" for n in range(2, settings.spec.schedulers + 1)]
-    return schedulers + [f"airflow-{c}" for c in COMPONENTS if c != "scheduler"]
+    others = [f"airflow-{c}" for c in COMPONENTS if c not in ("scheduler", "webserver")]
+    return schedulers + others + workers.names(settings) + ["airflow-webserver"]
 
 
 def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, str]) -> list[ProcessSpec]:
     health = health_probe(settings)
     specs = []
     for name in process_names(settings):
-        component = "scheduler" if name.startswith("airflow-scheduler") else name.removeprefix("airflow-")
-        cmd = component_command(venv, env, component)
-        specs.append(ProcessSpec(name, cmd, health, (name,), stop_grace=30.0))
+        if workers.is_worker(name):
+            cmd = component_command(venv, {**env, **workers.scratch_env(state.root, name)}, name,
+                                    cwd=workers.scratch(state.root, name))
+            probe = workers.probe(state.log_file(name))
+        else:
+            cmd, probe = component_command(venv, env, name), health
+        specs.append(ProcessSpec(name, cmd, probe, (name,), stop_grace=30.0))
     return specs
 
 
@@ -257,6 +285,8 @@ def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
 def _compose_base(inputs: containers.RenderInputs) -> dict:
     home = containers.AIRFLOW_HOME
     volumes = [f"dags:{home}/dags:ro", f"airflow-logs:{home}/logs"]
+    if inputs.config_dir:
+        volumes.append(f"{inputs.config_dir}:{home}/config:ro")
     if inputs.plugins_dir:
         volumes.append(f"{inputs.plugins_dir}:{home}/plugins:ro")
     return {"image": inputs.images.airflow, "environment": {**inputs.airflow_env, **inputs.extra_env},
@@ -276,17 +306,19 @@ def _compose_init(inputs: containers.RenderInputs) -> dict:
 
 
 def _compose_component(inputs: containers.RenderInputs, name: str) -> dict:
-    component = "scheduler" if name.startswith("airflow-scheduler") else name.removeprefix("airflow-")
+    component = component_of(name)
     service = _compose_base(inputs)
     # exec: the component stays PID 1 and gets Docker's SIGTERM; tee keeps `docker logs` too
     log = f"{containers.COMPONENT_LOGS}/{name}.log"
-    service["command"] = ["bash", "-c", f'exec "$@" > >(tee -a {log}) 2>&1', "bash", *component_argv(component)]
+    service["command"] = ["bash", "-c", f'exec "$@" > >(tee -a {log}) 2>&1', "bash", *component_argv(name)]
     service["volumes"] = [*service["volumes"], f"component-logs:{containers.COMPONENT_LOGS}"]
     needs = {"airflow-init": {"condition": "service_completed_successfully"},
              dagsync.NAME: {"condition": "service_healthy"}}
     needs.update({svc: {"condition": "service_healthy"} for svc in INFRA})
     service["depends_on"] = needs
-    if component == "webserver":
+    if component == "worker":
+        check = ["CMD", "grep", "-qF", workers.READY, log]
+    elif component == "webserver":
         service["ports"] = containers.published(inputs.settings, PORT)
         check = ["CMD", "python", "-c", containers.HTTP_CHECK, f"http://127.0.0.1:{PORT.container}/health"]
     else:

@@ -9,6 +9,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from sandbox.mwaa import celery
 from sandbox.mwaa.logs import log_groups
 from sandbox.probes import CallableProbe
 from sandbox.proc import Command
@@ -28,7 +29,7 @@ def url(settings: Settings) -> str:
 
 
 def endpoint(settings: Settings) -> Endpoint:
-    return Endpoint(NAME, url(settings), "S3, CloudWatch Logs, Secrets Manager, KMS, IAM, STS (moto)")
+    return Endpoint(NAME, url(settings), "S3, SQS, CloudWatch Logs, Secrets Manager, KMS, IAM, STS (moto)")
 
 
 def client_env(settings: Settings, endpoint_url: str | None = None) -> dict[str, str]:
@@ -71,7 +72,7 @@ def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
         # moto's own image: its entrypoint is the server
         service["command"] = ["python", "-m", "moto.server", *args] if inputs.images.offline else args
         return {NAME: service}
-    service.update(environment={"SERVICES": "s3,logs,secretsmanager,kms,iam,sts", "GATEWAY_LISTEN": f"0.0.0.0:{port}"},
+    service.update(environment={"SERVICES": "s3,sqs,logs,secretsmanager,kms,iam,sts", "GATEWAY_LISTEN": f"0.0.0.0:{port}"},
                    healthcheck=containers.health(["CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/_localstack/health"],
                                                  interval="5s"))
     return {NAME: service}
@@ -83,6 +84,7 @@ class Bootstrapped:
     kms_key_arn: str
     log_groups: tuple[str, ...]
     secrets: tuple[str, ...] = ()
+    queue: str = ""
 
 
 def create_secrets(settings: Settings, variables: dict[str, str]) -> tuple[str, ...]:
@@ -125,7 +127,16 @@ def bootstrap(settings: Settings, variables: dict[str, str] | None = None) -> Bo
         if group not in present:
             logs.create_log_group(logGroupName=group)
     secrets = create_secrets(settings, variables or {}) if settings.spec.secrets else ()
-    return Bootstrapped(bucket, key_arn, groups, secrets)
+    return Bootstrapped(bucket, key_arn, groups, secrets, _ensure_queue(settings))
+
+
+def _ensure_queue(settings: Settings) -> str:
+    """The environment's Celery queue, which MWAA's service creates before Airflow starts
+    (kombu never creates a predefined queue)."""
+    name = celery.queue_name(settings.spec.name)
+    client(settings, "sqs").create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": str(celery.VISIBILITY_TIMEOUT)})
+    return name
 
 
 def _ensure_kms_key(settings: Settings) -> str:

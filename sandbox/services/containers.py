@@ -24,6 +24,7 @@ class RenderInputs:
     airflow_env: Mapping[str, str]  # Airflow's variables as seen from a container
     admin_password: str
     plugins_dir: str | None = None  # host folder mounted as Airflow's plugins folder
+    config_dir: str | None = None  # host folder mounted as $AIRFLOW_HOME/config (Celery's config module)
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
 

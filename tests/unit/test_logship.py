@@ -48,6 +48,7 @@ def settings(project):
     (logs / "airflow-scheduler.log").write_text(SCHEDULER)
     (logs / "airflow-triggerer.log").write_text("[2026-11-22T12:00:05.000+0000] {t.py:1} INFO - triggerer up\n")
     (logs / "airflow-webserver.log").write_text("[2026-11-22T12:00:06.000+0000] {w.py:1} INFO - web up\n")
+    (logs / "airflow-worker-2.log").write_text("[2026-11-22T12:00:08.000+0000] {w.py:1} INFO - celery ready.\n")
     (logs / "postgres.log").write_text("not an Airflow log\n")
     per_file = s.state_dir / "airflow" / "logs" / "scheduler" / "latest"
     per_file.mkdir(parents=True)
@@ -61,6 +62,7 @@ def test_sources_follow_mwaa_names(settings):
         ("airflow-scheduler.log", "SchedulerLogs", "scheduler_vm_1700000000.log"),
         ("airflow-triggerer.log", "SchedulerLogs", "triggerer_vm_1700000000.log"),
         ("airflow-webserver.log", "WebserverLogs", "webserver_vm_1700000000.log"),
+        ("airflow-worker-2.log", "WorkerLogs", "worker_airflow-worker-2.vm_1700000000.log"),
         ("my_dag.py.log", "DagProcessingLogs", "scheduler_my_dag.py.log"),
     }
 
@@ -78,12 +80,13 @@ def test_levels_filter_and_tracebacks_follow_their_line():
 def test_a_pass_ships_each_group_once_and_never_resends(settings):
     logs = FakeLogs()
     shipper = Shipper(settings, logs, host="vm", epoch=1700000000)
-    assert shipper.pass_once() == 7  # scheduler 4 (DEBUG dropped), triggerer 1, webserver 1, per-file 1
+    assert shipper.pass_once() == 8  # scheduler 4 (DEBUG dropped), triggerer 1, webserver 1, worker 1, per-file 1
     env = settings.spec.name
     assert len(logs.events[(f"airflow-{env}-Scheduler", "scheduler_vm_1700000000.log")]) == 4
     assert len(logs.events[(f"airflow-{env}-Scheduler", "triggerer_vm_1700000000.log")]) == 1
     assert len(logs.events[(f"airflow-{env}-WebServer", "webserver_vm_1700000000.log")]) == 1
     assert len(logs.events[(f"airflow-{env}-DAGProcessing", "scheduler_my_dag.py.log")]) == 1
+    assert len(logs.events[(f"airflow-{env}-Worker", "worker_airflow-worker-2.vm_1700000000.log")]) == 1
     assert shipper.pass_once() == 0
     with open(settings.state_dir / "logs" / "airflow-webserver.log", "a") as fh:
         fh.write("[2026-11-22T12:00:09.000+0000] {w.py:1} INFO - second line\npartial without newline")

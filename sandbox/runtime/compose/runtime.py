@@ -99,6 +99,7 @@ class ComposeRuntime(Runtime):
         env = airflow_service.airflow_variables(self.settings, self.state, airflow_service.container_placement(self.settings))
         self.startup = compose_startup.run_in_image(self.settings, self.state, images.airflow, env, self.progress)
         install_plugins(self.state, project_plugins(self.settings))
+        airflow_service.install_config_modules(self.state)
         self._images = images
         self._rendered = None  # render again: the startup script's exports may have changed
         text = self._render_text()
@@ -194,7 +195,7 @@ class ComposeRuntime(Runtime):
             digest = hashlib.sha256(archive.read_bytes()).hexdigest() if archive else "none"
             self._rendered = render.to_yaml(render.render(render.RenderInputs(
                 s, images, self.compose.project, env, self.state.admin_password(), str(self.state.plugins_folder),
-                extra_env={"SANDBOX_PLUGINS_SHA256": digest})))
+                config_dir=str(self.state.airflow_home / "config"), extra_env={"SANDBOX_PLUGINS_SHA256": digest})))
         return self._rendered
 
     # -- down, reset, status, logs ------------------------------------------------------------------

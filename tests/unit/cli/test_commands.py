@@ -7,7 +7,8 @@ import json
 import pytest
 
 SERVICES = ["postgres", "kafka", "elasticsearch", "aws", "dagsync", "airflow-scheduler", "airflow-scheduler-2",
-            "airflow-dag-processor", "airflow-triggerer", "airflow-webserver", "logship", "supervisor"]
+            "airflow-dag-processor", "airflow-triggerer", "airflow-worker-1", "airflow-webserver", "logship",
+            "supervisor"]
 
 
 @pytest.fixture(autouse=True)

@@ -64,7 +64,7 @@ def shared_steps(monkeypatch):
     """The shared bootstrap's outside calls, recorded instead of reaching an emulator."""
     seen = []
     monkeypatch.setattr(base.aws, "bootstrap", lambda s, v: seen.append("aws") or SimpleNamespace(
-        bucket="b", log_groups=("g",), secrets=()))
+        bucket="b", log_groups=("g",), secrets=(), queue="q"))
     monkeypatch.setattr(base, "deploy_project", lambda s: seen.append("deploy") or SimpleNamespace(
         uploaded=[], deleted=[], plan=SimpleNamespace(unchanged=[]), warnings=[]))
     monkeypatch.setattr(base.kafka, "ensure_topics", lambda s: seen.append("topics"))

@@ -35,7 +35,7 @@ def test_every_service_is_there_with_a_healthcheck_and_the_fixed_limits(project,
     assert doc["name"] == "mwaa-sandbox-test-1234"
     assert list(doc["services"]) == ["postgres", "kafka", "elasticsearch", "aws", "dagsync", "airflow-init",
                                      "airflow-scheduler", "airflow-scheduler-2", "airflow-dag-processor",
-                                     "airflow-triggerer", "airflow-webserver", "logship"]
+                                     "airflow-triggerer", "airflow-worker-1", "airflow-webserver", "logship"]
     for name, service in doc["services"].items():
         assert name == "airflow-init" or service["healthcheck"]["test"][0] == "CMD", name
         assert service["ulimits"] == {"nofile": {"soft": 20000, "hard": 20000}}

@@ -68,7 +68,7 @@ def steps(monkeypatch):
     seen = []
     monkeypatch.setattr(base.aws, "bootstrap",
                         lambda s, v: seen.append(("bootstrap", v["kafka.bootstrap_servers"]))
-                        or SimpleNamespace(bucket="b", log_groups=("g",), secrets=()))
+                        or SimpleNamespace(bucket="b", log_groups=("g",), secrets=(), queue="q"))
     monkeypatch.setattr(base, "deploy_project", lambda s: seen.append(("deploy",)) or SimpleNamespace(
         uploaded=[], deleted=[], plan=SimpleNamespace(unchanged=[]), warnings=[]))
     monkeypatch.setattr(base.kafka, "ensure_topics", lambda s: seen.append(("topics",)))
@@ -86,8 +86,9 @@ def test_start_brings_up_infrastructure_then_bootstraps_then_airflow_without_rec
     assert ups[0][-4:] == ("postgres", "kafka", "elasticsearch", "aws")
     assert "--wait" in ups[0] and "--no-deps" not in ups[0]
     assert "--no-deps" in ups[1] and "postgres" not in ups[1]
-    assert ups[1][-8:] == ("dagsync", "airflow-init", "airflow-scheduler", "airflow-scheduler-2",
-                           "airflow-dag-processor", "airflow-triggerer", "airflow-webserver", "logship")
+    assert ups[1][-9:] == ("dagsync", "airflow-init", "airflow-scheduler", "airflow-scheduler-2",
+                           "airflow-dag-processor", "airflow-triggerer", "airflow-worker-1", "airflow-webserver",
+                           "logship")
     # secrets carry the broker's address on the compose network, where the DAGs run
     assert steps == [("prepare",), ("bootstrap", "172.28.83.10:9092"), ("deploy",), ("topics",), ("available",)]
 
@@ -210,7 +211,7 @@ def test_a_new_plugins_zip_changes_the_rendered_file(project, monkeypatch):
     (project / "plugins.zip").write_bytes(b"two")
     after = ComposeRuntime(load_settings(project))._render_text()
     assert before != after  # so `up` is not "already running" and recreates Airflow's containers
-    assert after.count("SANDBOX_PLUGINS_SHA256") == 6  # airflow-init and the five components
+    assert after.count("SANDBOX_PLUGINS_SHA256") == 7  # airflow-init, the five components, the worker
 
 
 def test_logs_of_a_failing_engine_say_so(project, fake):
