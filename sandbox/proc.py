@@ -190,11 +190,16 @@ def reap(pid: int) -> None:
         pass
 
 
-def stop(record: ProcessRecord, *, grace: float = 15.0, sig: int = signal.SIGTERM) -> bool:
-    """Signal the process group, wait up to `grace` s, then SIGKILL it. True if it had to be killed."""
+def stop(record: ProcessRecord, *, grace: float = 15.0, sig: int = signal.SIGTERM,
+         leader_only: bool = False) -> bool:
+    """Signal the process group (or only its leader, which then stops its children itself), wait
+    up to `grace` s, then SIGKILL the group. True if it had to be killed."""
     if not is_alive(record):
         return False
-    _signal(record.pid, sig, group_only=False)  # verified ours just above
+    if leader_only:
+        os.kill(record.pid, sig)  # verified ours just above
+    else:
+        _signal(record.pid, sig, group_only=False)
     if _wait_gone(record, grace):
         _signal(record.pid, signal.SIGKILL, group_only=True)  # stragglers left in its group
         return False

@@ -19,7 +19,7 @@ from sandbox.runtime import preflight, supervise, sweep
 from sandbox.runtime.base import Runtime, ServiceStatus
 from sandbox.runtime.install import Inputs, install_environment
 from sandbox.runtime.native_airflow import AirflowSetup
-from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida, postgres, supervisor
+from sandbox.services import aws, dagsync, elasticsearch, kafka, logship, noida, postgres, supervisor, workers
 from sandbox.services import airflow as airflow_service
 from sandbox.services.base import ProcessSpec
 
@@ -259,7 +259,10 @@ class NativeRuntime(Runtime):
             if record is None:
                 continue
             self.progress.step(name, "stopping")
-            killed = stop(record, grace=30.0, sig=STOP_SIGNALS.get(name, signal.SIGTERM))
+            # a Celery worker's warm shutdown (SIGTERM to its main process) lets running tasks
+            # finish; the same signal to its group kills the pool under them (WorkerLostError)
+            killed = stop(record, grace=30.0, sig=STOP_SIGNALS.get(name, signal.SIGTERM),
+                          leader_only=workers.is_worker(name))
             self.progress.done(name, "killed after the grace period" if killed else "stopped")
             self.state.forget_process(name)
 

@@ -280,3 +280,18 @@ def test_follow_yields_lines_and_kills_the_command_when_the_reader_stops():
                                        "import time\nfor i in range(100):\n    print(i); time.sleep(0.05)"))
     assert [next(lines) for _ in range(3)] == ["0", "1", "2"]
     lines.close()  # what Ctrl-C on `sandbox logs -f` does to the generator
+
+
+def test_stop_leader_only_lets_the_leader_stop_its_children_itself(spawned, tmp_path):
+    """As a Celery worker's warm shutdown: only the main process gets SIGTERM; a child that
+    ignores nothing is still alive when the leader handles the signal."""
+    marker = tmp_path / "child-saw-term"
+    script = (f"sh -c 'trap \"touch {marker}; exit 0\" TERM; while :; do sleep 0.1; done' & child=$!; "
+              "trap 'sleep 0.3; kill -KILL $child; exit 0' TERM; echo ready; wait")
+    record = spawned(("sh", "-c", script))
+    log = Path(record.log)
+    deadline = time.monotonic() + 5
+    while "ready" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert stop(record, grace=5.0, leader_only=True) is False
+    assert not marker.exists()  # the group signal would have reached the child
