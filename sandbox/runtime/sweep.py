@@ -3,8 +3,10 @@
 Three nets: the process trees under the recorded pids (Airflow task processes start their own
 process groups, so a group signal misses them); the sessions our processes led (each is spawned
 as a session leader, and its descendants stay in its session even when the leader is killed and
-they are re-parented to init: a killed scheduler's executor children); and a marker variable every
-process we start inherits (setproctitle can overwrite it, hence not alone).
+they are re-parented to init: a killed scheduler's executor children); and two marks every process
+we start carries: a marker variable it inherits (setproctitle overwrites the environment when a
+title is longer than the command line: a Celery worker's is) and its output going to a log file
+under the state folder (kept open even when `.sandbox/` is deleted).
 """
 
 from __future__ import annotations
@@ -19,14 +21,26 @@ import psutil
 MARKER = "MWAA_SANDBOX_STATE_DIR"
 
 
+def _logs_under(entry: Path, folder: str) -> bool:
+    """True when the process's stdout or stderr is a file under `folder` (deleted or not)."""
+    for fd in ("1", "2"):
+        try:
+            if os.readlink(entry / "fd" / fd).startswith(folder):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def marked(state_root: str) -> list[psutil.Process]:
     needle = f"{MARKER}={state_root}".encode()
+    folder = state_root.rstrip("/") + "/"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
+            if needle in (entry / "environ").read_bytes().split(b"\0") or _logs_under(entry, folder):
                 found.append(psutil.Process(int(entry.name)))
         except (OSError, psutil.Error):
             continue

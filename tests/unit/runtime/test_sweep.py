@@ -4,8 +4,11 @@ an unrelated process never is."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -61,3 +64,25 @@ def test_recording_a_process_remembers_its_session(tmp_path):
         assert state.load_sessions() == {record.pid: record.start_ticks}  # outlives the record
     finally:
         os.kill(record.pid, signal.SIGKILL)
+
+
+def test_a_leader_whose_title_overwrote_its_marker_is_found_by_its_log(tmp_path):
+    """A Celery worker's long title overwrites its environment (setproctitle); with `.sandbox/`
+    deleted its session is not recorded either: its log file under the state folder finds it."""
+    root = tmp_path / ".sandbox"
+    script = "import setproctitle, time; setproctitle.setproctitle('celeryd ' * 600); time.sleep(60)"
+    env = {"PATH": os.environ["PATH"], sweep.MARKER: str(root)}  # short: the title covers it all
+    record = runner.spawn(Command((sys.executable, "-c", script), env=env), root / "logs" / "worker.log")
+    elsewhere = runner.spawn(Command.of("sleep", "60"), tmp_path / "other.log")
+    try:
+        environ = Path(f"/proc/{record.pid}/environ")
+        deadline = time.monotonic() + 10
+        while sweep.MARKER.encode() in environ.read_bytes():  # the title has not overwritten it yet
+            assert time.monotonic() < deadline, "the title never overwrote the environment"
+            time.sleep(0.05)
+        shutil.rmtree(root)
+        found = {p.pid for p in sweep.marked(str(root))}
+        assert record.pid in found and elsewhere.pid not in found
+    finally:
+        for pid in (record.pid, elsewhere.pid):
+            os.kill(pid, signal.SIGKILL)
