@@ -292,7 +292,8 @@ def _query_endpoint(fields: dict) -> str | None:
     return None
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
+    """An int from an int, an integral float or a digit string; None otherwise (bools too)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -305,7 +306,7 @@ def _as_int(value: Any) -> int | None:
 
 
 def _query_status(fields: dict) -> int | None:
-    return next((s for k in STATUS_KEYS if (s := _as_int(fields.get(k))) is not None), None)
+    return next((s for k in STATUS_KEYS if (s := as_int(fields.get(k))) is not None), None)
 
 
 def missing_query_fields(fields: dict) -> list[str]:
