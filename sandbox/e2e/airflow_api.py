@@ -10,7 +10,7 @@ import urllib.parse
 import urllib.request
 from base64 import b64encode
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sandbox.errors import SandboxError
 
@@ -62,6 +62,14 @@ class AirflowApi:
                 return None
             raise
 
+    def dag_ids(self) -> list[str]:
+        return sorted(d["dag_id"] for d in self.call("GET", "/dags?limit=1000").get("dags", []))
+
+    def dag_runs(self, dag_id: str) -> list[dict]:
+        """The DAG's newest runs (up to 100), newest first."""
+        path = f"/dags/{urllib.parse.quote(dag_id)}/dagRuns?order_by=-execution_date&limit=100"
+        return self.call("GET", path).get("dag_runs", [])
+
     def import_errors(self) -> list[dict]:
         return self.call("GET", "/importErrors?limit=100").get("import_errors", [])
 
@@ -72,17 +80,28 @@ class AirflowApi:
         run = self.call("POST", f"/dags/{urllib.parse.quote(dag_id)}/dagRuns", {"conf": conf})
         return run["dag_run_id"]
 
+    def clear_failed(self, dag_id: str, run_id: str) -> None:
+        """Clear the run's failed task instances (and set the run running again), as an operator's
+        "Clear" in the UI does."""
+        self.call("POST", f"/dags/{urllib.parse.quote(dag_id)}/clearTaskInstances",
+                  {"dry_run": False, "dag_run_id": run_id, "only_failed": True, "reset_dag_runs": True,
+                   "include_downstream": True})
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         path = f"/dags/{urllib.parse.quote(dag_id)}/dagRuns/{urllib.parse.quote(run_id)}"
         return self.call("GET", path)["state"]
 
-    def wait_run(self, dag_id: str, run_id: str, timeout: float, interval: float = 1.0) -> str:
-        """Poll until the run finished; returns its state, or 'timeout'."""
+    def wait_run(self, dag_id: str, run_id: str, timeout: float, interval: float = 1.0,
+                 during: Callable[[], None] | None = None) -> str:
+        """Poll until the run finished (calling `during` between polls); returns its state, or
+        'timeout'."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = self.run_state(dag_id, run_id)
             if state in FINISHED:
                 return state
+            if during is not None:
+                during()
             time.sleep(interval)
         return "timeout"
 

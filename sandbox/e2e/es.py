@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from sandbox.errors import SandboxError
 
@@ -69,6 +69,28 @@ class Es:
                 if doc.get("found"):
                     found.add(doc["_id"])
         return found
+
+    def scan(self, index: str, source: list[str] | None = None, size: int = 5000) -> Iterator[dict]:
+        """Every document of the index (scroll in index order), with only `source` fields when
+        given; the scroll is cleared even when the caller stops early."""
+        if not self.exists(index):
+            return
+        body: dict = {"size": size, "sort": ["_doc"]}
+        if source is not None:
+            body["_source"] = source
+        page = self.request("POST", f"/{index}/_search?scroll=2m", body)
+        scroll_id = page.get("_scroll_id")
+        try:
+            while page["hits"]["hits"]:
+                yield from page["hits"]["hits"]
+                page = self.request("POST", "/_search/scroll", {"scroll": "2m", "scroll_id": scroll_id})
+                scroll_id = page.get("_scroll_id", scroll_id)
+        finally:
+            if scroll_id:
+                try:
+                    self.request("DELETE", "/_search/scroll", {"scroll_id": scroll_id})
+                except ElasticsearchError:
+                    pass  # it expires on its own
 
     def field_names(self, index: str) -> set[str]:
         if not self.exists(index):

@@ -41,8 +41,9 @@ def _failure_message(check: Check) -> str:
 
 def render_junit(result: E2EResult) -> str:
     """One <testsuite> (inside <testsuites>) with one <testcase> per check."""
-    failures = sum(1 for c in result.checks if not c.passed)
-    counts = {"tests": str(len(result.checks)), "failures": str(failures), "errors": "0", "skipped": "0"}
+    failures = sum(1 for c in result.checks if not c.passed and not c.skipped)
+    skips = sum(1 for c in result.checks if c.skipped)
+    counts = {"tests": str(len(result.checks)), "failures": str(failures), "errors": "0", "skipped": str(skips)}
     elapsed = f"{result.seconds:.3f}"
     root = ET.Element("testsuites", {"name": SUITE_NAME, **counts, "time": elapsed})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE_NAME, **counts, "time": elapsed})
@@ -55,7 +56,9 @@ def render_junit(result: E2EResult) -> str:
     classname = _x(f"e2e.{result.producer}->{result.consumer}")
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", {"classname": classname, "name": _x(check.name), "time": "0"})
-        if not check.passed:
+        if check.skipped:
+            ET.SubElement(case, "skipped", {"message": _x(check.detail)})
+        elif not check.passed:
             failure = ET.SubElement(case, "failure", {"message": _x(_failure_message(check)), "type": "CheckFailed"})
             lines = [f"expected: {check.expected}", f"actual: {check.actual}"]
             if check.detail:
@@ -84,6 +87,7 @@ table.checks thead th{background:#f0f4f8}
 td.num{font-variant-numeric:tabular-nums}td.bad{color:#c53030;font-weight:700}
 tr.ok td.status{color:#2f855a;font-weight:700}tr.fail{background:#fff5f5}
 tr.fail td.status{color:#c53030;font-weight:700}
+tr.skip td.status{color:#975a16;font-weight:700}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;word-break:break-all}
 .nodata{color:#7b8794;font-style:italic}
 svg.chart{width:100%;height:auto;display:block}
@@ -110,7 +114,10 @@ def _summary_rows(result: E2EResult) -> list[tuple[str, str, str]]:
         ("Seconds", f"{result.seconds:.1f}", "num"),
     ]
     for label, value in (("Topic", result.topic), ("Index", result.index), ("Producer", result.producer),
-                         ("Consumer", result.consumer), ("Started at", result.started_at)):
+                         ("Consumer", result.consumer), ("Started at", result.started_at),
+                         ("Identity", result.identity), ("Record format", result.record_format)):
+        if not value:
+            continue
         rows.append((label, f"<code>{_h(value)}</code>", ""))
     return rows
 
@@ -123,13 +130,54 @@ def _summary_table(result: E2EResult) -> str:
     return f'<table class="summary">{rows}</table>'
 
 
+_ROW_CLASS = {"OK": "ok", "FAIL": "fail", "SKIPPED": "skip"}
+
+
+def _tally(checks: list[Check]) -> str:
+    decided = [c for c in checks if not c.skipped]
+    text = f"{sum(c.passed for c in decided)} of {len(decided)} checks passed"
+    return text + (f", {len(checks) - len(decided)} skipped" if len(decided) < len(checks) else "")
+
+
+def _guarantees(result: E2EResult) -> str:
+    """The delivery-guarantees table and the scenarios behind it (with --scenarios)."""
+    if not result.scenarios:
+        return ""
+    rows = "".join(f'<tr class="{ {"holds": "ok", "broken": "fail"}.get(g["verdict"], "skip")}"><td>{_h(g["guarantee"])}</td>'
+                   f'<td class="status">{_h(g["verdict"])}</td><td>{_h(g["scenarios"])}</td></tr>'
+                   for g in result.guarantees)
+    runs = "".join(f'<tr class="{ {"passed": "ok", "failed": "fail"}.get(s["status"], "skip")}"><td><code>{_h(s["name"])}</code></td>'
+                   f'<td class="status">{_h(s["status"])}</td><td class="num">{s["lost"]}</td>'
+                   f'<td class="num">{s["duplicates"]}</td><td>{_h("; ".join([s["detail"], *s["caveats"]]))}</td></tr>'
+                   for s in result.scenarios)
+    return ('<section><h2>Delivery guarantees</h2><table class="checks"><thead><tr><th>Guarantee</th>'
+            f'<th>Verdict</th><th>Scenarios</th></tr></thead><tbody>{rows}</tbody></table>'
+            '<table class="checks"><thead><tr><th>Scenario</th><th>Verdict</th><th>Lost</th><th>Duplicates</th>'
+            f'<th>Detail</th></tr></thead><tbody>{runs}</tbody></table></section>')
+
+
+def _examples(examples: dict) -> str:
+    """The first lost / duplicated / unidentified records, by Kafka coordinates."""
+    parts = []
+    head = "<thead><tr><th>Partition</th><th>Offset</th><th>Identity</th><th>Documents</th><th>Value</th></tr></thead>"
+    for kind, rows in examples.items():
+        if not rows:
+            continue
+        body = "".join(f'<tr><td class="num">{r["partition"]}</td><td class="num">{r["offset"]}</td>'
+                       f'<td><code>{_h(r.get("identity") or "")}</code></td><td class="num">{r.get("count", "")}</td>'
+                       f'<td><code>{_h(r.get("excerpt") or "")}</code></td></tr>' for r in rows)
+        parts.append(f'<h3>{_h(kind.replace("_", " ").capitalize())}: first {len(rows)}</h3>'
+                     f'<table class="checks">{head}<tbody>{body}</tbody></table>')
+    return f"<section><h2>Examples</h2>{''.join(parts)}</section>" if parts else ""
+
+
 def _checks_table(checks: list[Check]) -> str:
     if not checks:
         return '<p class="nodata">No checks were run.</p>'
     head = "<thead><tr><th>Check</th><th>Result</th><th>Expected</th><th>Actual</th><th>Detail</th></tr></thead>"
     rows = "".join(
-        f'<tr class="{"ok" if c.passed else "fail"}"><td><code>{_h(c.name)}</code></td>'
-        f'<td class="status">{"OK" if c.passed else "FAIL"}</td><td>{_h(c.expected)}</td>'
+        f'<tr class="{_ROW_CLASS[c.status]}"><td><code>{_h(c.name)}</code></td>'
+        f'<td class="status">{c.status}</td><td>{_h(c.expected)}</td>'
         f"<td>{_h(c.actual)}</td><td>{_h(c.detail)}</td></tr>"
         for c in checks
     )
@@ -241,9 +289,11 @@ def render_html(result: E2EResult) -> str:
 <body>
 <main>
 <header class="{verdict.lower()}"><h1>End-to-end run {verdict}</h1>
-<p>{pipeline} · started {_h(result.started_at)} · {sum(c.passed for c in result.checks)} of {len(result.checks)} checks passed</p></header>
+<p>{pipeline} · started {_h(result.started_at)} · {_tally(result.checks)}</p></header>
 <section><h2>Summary</h2>{_summary_table(result)}</section>
+{_guarantees(result)}
 <section><h2>Checks</h2>{_checks_table(result.checks)}</section>
+{_examples(result.examples)}
 <section><h2>Errors (status 500) per minute</h2>{render_chart(result.per_minute)}</section>
 <section><h2>Notes</h2>{_notes(result.notes)}</section>
 </main>

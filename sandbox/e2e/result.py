@@ -11,7 +11,16 @@ class Check:
     passed: bool
     expected: str = ""
     actual: str = ""
-    detail: str = ""  # one line, e.g. "lost 15000 of 15000"
+    detail: str = ""  # one line, e.g. "lost 15000 of 15000"; for a skipped check, why
+    skipped: bool = False  # the expectation could not be computed: neither passed nor failed
+
+    @property
+    def status(self) -> str:
+        return "SKIPPED" if self.skipped else "OK" if self.passed else "FAIL"
+
+
+def skipped(name: str, why: str) -> Check:
+    return Check(name, False, "", "", why, skipped=True)
 
 
 @dataclass(frozen=True)
@@ -41,14 +50,22 @@ class E2EResult:
     checks: list[Check] = field(default_factory=list)
     per_minute: list[MinuteCount] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    identity: str = ""  # how records were matched to documents
+    record_format: str = ""
+    examples: dict = field(default_factory=dict)  # {"lost": [...], "duplicates": [...], ...}
+    runs: list[dict] = field(default_factory=list)  # every DAG run during the proof
+    phases: dict = field(default_factory=dict)  # seconds per phase: parse, produce, consume, read truth, verify
+    scenarios: list[dict] = field(default_factory=list)  # --scenarios: one summary per failure tried
+    guarantees: list[dict] = field(default_factory=list)  # {guarantee, verdict, scenarios}
 
     @property
     def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
+        decided = [c for c in self.checks if not c.skipped]
+        return bool(decided) and all(c.passed for c in decided)
 
     def to_json(self) -> dict:
         payload = asdict(self)
-        payload["checks"] = {c.name: c.passed for c in self.checks}
-        payload["check_details"] = [asdict(c) for c in self.checks]
+        payload["checks"] = {c.name: None if c.skipped else c.passed for c in self.checks}
+        payload["check_details"] = [{**asdict(c), "status": c.status} for c in self.checks]
         payload["passed"] = self.passed
         return payload

@@ -7,20 +7,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sandbox.delivery.deliver import deliver
-from sandbox.e2e import checks, reference, truth
+from sandbox.e2e import accounting, checks, formats, reference, truth
 from sandbox.e2e.airflow_api import AirflowApi
+from sandbox.e2e.dags import E2EError, PipelineDags  # noqa: F401  (E2EError: part of this module's API)
 from sandbox.e2e.es import Es
+from sandbox.e2e.faults import FaultRun
+from sandbox.e2e.identity import Identity
 from sandbox.e2e.result import E2EResult
-from sandbox.errors import SandboxError
-from sandbox.proc import tail
 from sandbox.runtime.base import Progress, Runtime
 from sandbox.environment.state import StateDir
 from sandbox.services import airflow, elasticsearch, kafka
-
-
-class E2EError(SandboxError):
-    """A step of the e2e scenario failed before the checks could run."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,9 @@ class E2EOptions:
     run_timeout: float = 600.0
     parse_timeout: float = 180.0
     consumer_conf: dict = field(default_factory=dict)
+    identity: str | None = None  # FIELD | coordinates | fingerprint:FIELD,...; None: derived
+    record_format: str = "auto"  # json | apache-common | apache-combined | a parser's dotted path
+    with_schedule: bool = False  # let the DAGs' own schedules fire during the proof
 
     @property
     def deadletter_index(self) -> str:
@@ -46,7 +45,7 @@ class E2EOptions:
 
 
 class Scenario:
-    def __init__(self, runtime: Runtime, options: E2EOptions, progress: Progress):
+    def __init__(self, runtime: Runtime, options: E2EOptions, progress: Progress, fault: str | None = None):
         self.rt = runtime
         self.options = options
         self.progress = progress
@@ -55,6 +54,13 @@ class Scenario:
         self.api = AirflowApi(airflow.url(s), airflow.ADMIN_USER, self.state.admin_password())
         self.es = Es(elasticsearch.url(s))
         self.bootstrap = kafka.bootstrap_servers(s)
+        self.dags = PipelineDags(s, self.api, [options.producer, options.consumer], progress,
+                                 options.parse_timeout, options.run_timeout)
+        self.fault = None if fault is None else FaultRun(fault, runtime, self.dags, self.es, options.index,
+                                                          self.bootstrap, options.topic, progress)
+        # bad flags fail before anything starts
+        self.identity = Identity.parse(options.identity) if options.identity else None
+        self.fmt = formats.format_named(options.record_format, s.project_dir)  # None: detect
 
     def run(self) -> E2EResult:
         o = self.options
@@ -63,119 +69,108 @@ class Scenario:
                            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
         self.rt.up()
         clock = _Phases()
-        self.deliver_and_wait_parsed()
+        self.dags.deliver_and_wait_parsed()
         clock.mark("parse")
-        before = truth.end_offsets(self.bootstrap, o.topic)
-        dl_before = self.es.count(o.deadletter_index)
+        known = self.dags.known_runs()
+        with self.dags.isolated(o.with_schedule):
+            if o.reference_pipeline:
+                self._reference_run(result, clock)
+            else:
+                self._pipeline_run(result, clock, known)
+            result.runs = self.dags.runs_since(known)
+        result.notes.append("runs: " + _runs_summary(result.runs))
+        result.notes.append("time: " + clock.summary())
+        result.phases = clock.totals()
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _producer_conf(self) -> dict:
+        o = self.options
         seed = o.seed if o.seed is not None else int(time.time()) % 1_000_000
         start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         conf = {"count": o.count, "seed": seed, "malformed": o.malformed,
                 "start": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        consumer_conf = dict(o.consumer_conf)
         if o.reference_pipeline and o.topic != reference.TOPIC:
-            conf["topic"] = consumer_conf["topic"] = o.topic
+            conf["topic"] = o.topic
+        return conf
+
+    def _consumer_conf(self) -> dict:
+        o = self.options
+        conf = dict(o.consumer_conf)
+        if o.reference_pipeline and o.topic != reference.TOPIC:
+            conf["topic"] = o.topic
         if o.reference_pipeline and o.index != reference.INDEX:
-            consumer_conf["index"] = o.index
-        producer_out, result.producer_seconds = self.run_dag(o.producer, conf)
+            conf["index"] = o.index
+        return conf
+
+    def _produce(self, result: E2EResult, clock: "_Phases") -> tuple[dict[int, int], dict[int, int], dict | None]:
+        """Run the producer; (end offsets before, after, what it returned)."""
+        o = self.options
+        if self.fault is not None:
+            self.fault.before_produce()
+        before = truth.end_offsets(self.bootstrap, o.topic)
+        conf = self._producer_conf()
+        producer_out, result.producer_seconds = self.dags.run(o.producer, conf)
+        result.outputs["producer"] = producer_out or {}
+        result.notes.append(f"seed {conf['seed']}, start {conf['start']}")
         clock.mark("produce")
-        after = truth.end_offsets(self.bootstrap, o.topic)
+        return before, truth.end_offsets(self.bootstrap, o.topic), producer_out
+
+    def _consume(self, result: E2EResult, clock: "_Phases") -> None:
+        if self.fault is not None:
+            consumer_out, result.consumer_seconds = self.fault.consume(self.options.consumer, self._consumer_conf())
+        else:
+            consumer_out, result.consumer_seconds = self.dags.run(self.options.consumer, self._consumer_conf())
+        result.outputs["consumer"] = consumer_out or {}
+        clock.mark("consume")
+
+    def _reference_run(self, result: E2EResult, clock: "_Phases") -> None:
+        o = self.options
+        dl_before = self.es.count(o.deadletter_index)
+        before, after, producer_out = self._produce(result, clock)
         run_records = truth.read_range(self.bootstrap, o.topic, before, after)
-        backlog = self._backlog_ids(consumer_conf, after) if o.reference_pipeline else []
+        backlog = self._backlog_ids(self._consumer_conf(), after)
         known_before = self.es.existing_ids(o.index, backlog)
         index_before = self.es.count(o.index)
         clock.mark("read truth")
         self.progress.done("kafka", f"{len(run_records)} records added to {o.topic} "
                                     f"({_offsets(before)} -> {_offsets(after)})")
-        consumer_out, result.consumer_seconds = self.run_dag(o.consumer, consumer_conf)
-        result.outputs = {"producer": producer_out or {}, "consumer": consumer_out or {}}
-        clock.mark("consume")
+        self._consume(result, clock)
         self.es.refresh(o.index)
         self.es.refresh(o.deadletter_index)
-        if o.reference_pipeline:
-            expected_new = len(backlog) - len(known_before)
-            self._reference_checks(result, run_records, after, producer_out, dl_before,
-                                   expected_new, index_before)
-        else:
-            self._count_checks(result, run_records, index_before, after)
+        result.identity, result.record_format = "event_id (the document id)", "json (the reference records)"
+        self._reference_checks(result, run_records, after, producer_out, dl_before,
+                               len(backlog) - len(known_before), index_before)
         clock.mark("verify")
-        result.notes.append(f"seed {seed}, start {conf['start']}")
-        result.notes.append("time: " + clock.summary())
-        result.seconds = time.monotonic() - started
-        return result
 
-    # -- steps ----------------------------------------------------------------------------------
-    def deliver_and_wait_parsed(self) -> None:
-        """Deploy the project to the bucket, let the S3 -> dags sync bring it into Airflow (the
-        MWAA way) and wait for a clean parse."""
-        synced_at = datetime.now(timezone.utc)
-        synced = deliver(self.rt.settings, timeout=self.options.parse_timeout)
-        for warning in synced.report.warnings:
-            self.progress.note(warning.message)
-        changed = bool(synced.copied or synced.deleted)
-        self.progress.step("dags", f"deployed to s3://{synced.report.bucket}/ ({len(synced.report.uploaded)} "
-                                   f"uploaded, {len(synced.report.deleted)} deleted), synced into Airflow "
-                                   f"({len(synced.copied)} copied, {len(synced.deleted)} removed); "
-                                   "waiting for Airflow to parse them")
-        deadline = time.monotonic() + self.options.parse_timeout
-        waiting = [self.options.producer, self.options.consumer]
-        while True:
-            self._fail_on_import_errors(synced.copied, synced_at)
-            waiting = [d for d in waiting if not self._parsed(d, synced_at if changed else None)]
-            if not waiting:
-                break
-            if time.monotonic() > deadline:
-                raise E2EError(f"Airflow did not parse {', '.join(waiting)} within {self.options.parse_timeout:.0f} s",
-                               hint="check the DAG ids and `sandbox logs airflow-dag-processor`",
-                               details=tail(self.state.log_file("airflow-dag-processor"), 20))
-            time.sleep(2)
-        for dag_id in (self.options.producer, self.options.consumer):
-            self.api.set_paused(dag_id, False)
-        self.progress.done("dags", f"{self.options.producer} and {self.options.consumer} parsed, unpaused")
-
-    def _parsed(self, dag_id: str, since: datetime | None) -> bool:
-        dag = self.api.dag(dag_id)
-        if not dag or not dag.get("is_active"):
-            return False
-        if since is None or not dag.get("last_parsed_time"):
-            return dag is not None
-        parsed = datetime.fromisoformat(dag["last_parsed_time"].replace("Z", "+00:00"))
-        return parsed >= since
-
-    def _fail_on_import_errors(self, copied: list[str], since: datetime) -> None:
-        folder = str(self.state.dags_folder)
-        for error in self.api.import_errors():
-            filename = error.get("filename", "")
-            rel = filename[len(folder):].lstrip("/") if filename.startswith(folder) else filename
-            stamp = datetime.fromisoformat(str(error.get("timestamp")).replace("Z", "+00:00"))
-            stale = rel in copied and stamp < since  # about the version we just replaced
-            if not stale:
-                trace = str(error.get("stack_trace", "")).strip()
-                raise E2EError(f"DAG import error in {rel}: {trace.splitlines()[-1] if trace else 'unknown'}",
-                               hint="fix the DAG file; the full traceback is below", details=trace)
-
-    def run_dag(self, dag_id: str, conf: dict) -> tuple[dict | None, float]:
-        """Trigger and wait; returns the first dict a task returned and the summed task time."""
-        self.progress.step(dag_id, f"triggered, waiting up to {self.options.run_timeout:.0f} s")
-        started = time.monotonic()
-        run_id = self.api.trigger(dag_id, conf)
-        state = self.api.wait_run(dag_id, run_id, self.options.run_timeout)
-        if state != "success":
-            raise E2EError(f"{dag_id} run {run_id} ended {state}", hint="see the task log below",
-                           details=self._failed_task_logs(dag_id, run_id))
-        self.progress.done(dag_id, f"succeeded in {time.monotonic() - started:.1f} s")
-        tasks = self.api.task_instances(dag_id, run_id)
-        outputs = [self.api.xcom(dag_id, run_id, t["task_id"]) for t in tasks]
-        task_seconds = sum(float(t.get("duration") or 0) for t in tasks)
-        return next((o for o in outputs if isinstance(o, dict)), None), task_seconds
-
-    def _failed_task_logs(self, dag_id: str, run_id: str) -> str:
-        parts = []
-        for ti in self.api.task_instances(dag_id, run_id):
-            if ti.get("state") in ("success", "skipped"):
-                continue
-            log = self.api.task_log(dag_id, run_id, ti["task_id"], max(int(ti.get("try_number") or 1), 1))
-            parts.append(f"--- {ti['task_id']} ({ti.get('state')}) ---\n" + "\n".join(log.splitlines()[-40:]))
-        return "\n".join(parts) or "(no task log)"
+    def _pipeline_run(self, result: E2EResult, clock: "_Phases", known: set) -> None:
+        """Any producer/consumer pair: figures from the topic range actually produced (every
+        run included) and the documents the index holds at the end, matched by identity."""
+        o = self.options
+        before, produced_to, _ = self._produce(result, clock)
+        ids_before = accounting.index_ids(self.es, o.index)
+        total_before = self.es.count(o.index)
+        self._consume(result, clock)
+        if o.with_schedule:
+            self.dags.wait_all_finished(known)
+            if truth.end_offsets(self.bootstrap, o.topic) != produced_to:  # a scheduled producer ran late
+                self.progress.note("the schedule produced more after the consumer started: one more consumer run")
+                self._consume(result, clock)
+                self.dags.wait_all_finished(known)
+        after = truth.end_offsets(self.bootstrap, o.topic)
+        parsed = accounting.parse_records(truth.read_range(self.bootstrap, o.topic, before, after), self.fmt)
+        self.progress.done("kafka", f"{len(parsed.records)} records added to {o.topic} "
+                                    f"({_offsets(before)} -> {_offsets(after)})")
+        self.es.refresh(o.index)
+        clock.mark("read truth")
+        result.record_format = parsed.fmt.name if parsed.fmt else "unknown"
+        identity = accounting.choose_identity(self.identity, o.topic, parsed, self.es, o.index)
+        accounting.account(result, parsed, identity, self.es, o.index, o.topic, ids_before,
+                           self.es.count(o.index) - total_before)
+        everything = accounting.parse_records(truth.read_range(self.bootstrap, o.topic, {}, after),
+                                              parsed.fmt or self.fmt)
+        accounting.query_checks(result, everything, identity, self.es, o.index, o.topic)
+        clock.mark("verify")
 
     # -- checks ---------------------------------------------------------------------------------
     def _backlog_ids(self, consumer_conf: dict, after: dict[int, int]) -> list[str]:
@@ -206,17 +201,6 @@ class Scenario:
                           checks.duplicates_check(result.duplicates),
                           checks.dead_letter_check(result.dead_letter, result.malformed)]
         self._query_checks(result, after)
-
-    def _count_checks(self, result, run_records, index_before, after) -> None:
-        result.produced = len(run_records)
-        added = self.es.count(self.options.index) - index_before
-        result.indexed = min(added, result.produced)
-        result.duplicates = max(added - result.produced, 0)
-        result.lost = result.produced - result.indexed
-        result.checks += [checks.loss_check(result.produced, result.indexed),
-                          checks.duplicates_check(result.duplicates)]
-        if reference.REFERENCE_FIELDS <= self.es.field_names(self.options.index):
-            self._query_checks(result, after)
 
     def _query_checks(self, result: E2EResult, after: dict[int, int]) -> None:
         """The three reference queries against the whole topic's truth (the index holds it all)."""
@@ -249,8 +233,23 @@ class _Phases:
         self.phases.append((name, now - self.last))
         self.last = now
 
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, seconds in self.phases:
+            out[name] = round(out.get(name, 0.0) + seconds, 3)
+        return out
+
     def summary(self) -> str:
         return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases)
+
+
+def _runs_summary(runs: list[dict]) -> str:
+    """e.g. "log_producer manual 1; log_consumer manual 2, scheduled 1"."""
+    by_dag: dict[str, dict[str, int]] = {}
+    for run in runs:
+        kinds = by_dag.setdefault(run["dag_id"], {})
+        kinds[run.get("run_type") or "?"] = kinds.get(run.get("run_type") or "?", 0) + 1
+    return "; ".join(f"{d} " + ", ".join(f"{k} {n}" for k, n in kinds.items()) for d, kinds in by_dag.items()) or "none"
 
 
 def _offsets(offsets: dict[int, int]) -> str:

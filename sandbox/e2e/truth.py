@@ -85,3 +85,51 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
         return found
     finally:
         consumer.close(autocommit=False)
+
+
+def groups_on_topic(bootstrap: str, topic: str) -> list[str]:
+    """Consumer groups holding committed offsets on the topic: the pipeline's consumers."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        groups = [g["group_id"] for g in admin.list_groups()]
+        offsets = admin.list_group_offsets(groups) if groups else {}
+        return sorted(g for g, parts in offsets.items() if any(tp.topic == topic for tp in parts))
+    finally:
+        admin.close()
+
+
+def delete_groups(bootstrap: str, groups: list[str]) -> None:
+    """Forget the groups (their committed offsets too): the next member joins a brand-new group."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        failed = {g: r for g, r in admin.delete_groups(groups).items() if r != "OK"}
+        if failed:
+            raise SandboxError(f"Kafka would not delete consumer group(s) {failed}",
+                               hint="a member may still be connected: wait for the consumer runs to end")
+    finally:
+        admin.close()
+
+
+def remove_members(bootstrap: str, topic: str) -> int:
+    """Remove every member of the groups subscribed to the topic (what Kafka does to a killed
+    member once its session times out); returns how many were removed."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import MemberToRemove
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    removed = 0
+    try:
+        groups = [g["group_id"] for g in admin.list_groups()]
+        for group, body in (admin.describe_groups(groups) if groups else {}).items():
+            members = [m["member_id"] for m in body.get("members") or []
+                       if topic in ((m.get("member_metadata") or {}).get("topics") or [])]
+            if members:
+                admin.remove_group_members(group, [MemberToRemove(member_id=m) for m in members])
+                removed += len(members)
+        return removed
+    finally:
+        admin.close()

@@ -178,6 +178,17 @@ class Runtime(ABC):
         """After a failed restart_airflow: back to what ran before. False: nothing to go back to."""
         raise NotSupportedInRuntime(f"the {self.name} runtime applies environment updates with `sandbox up`")
 
+    # -- faults (e2e scenarios) ---------------------------------------------------------------------
+    def restart_service(self, service: str) -> list[str]:
+        """Stop what serves `service` (kafka, elasticsearch) gracefully, start it again and wait
+        until it answers; returns every service that restarted with it."""
+        raise NotSupportedInRuntime(f"the {self.name} runtime cannot restart {service} on its own")
+
+    def stand_ins(self) -> set[str]:
+        """The services (kafka, elasticsearch) served by the noida-db stand-in, whose known limits
+        can cause a verdict real Kafka or Elasticsearch would not."""
+        return {"kafka", "elasticsearch"}
+
     # -- logs -------------------------------------------------------------------------------------
     def log_lines(self, service: str, lines: int) -> list[str]:
         """The last `lines` lines of a service's log (from its log file by default)."""

@@ -12,7 +12,7 @@ from sandbox import startup as startup_script
 from sandbox.environment import envstate
 from sandbox.environment.airflow_env import AirflowEnvironment
 from sandbox.environment.project import install_plugins, link_environment, project_plugins, project_requirements
-from sandbox.errors import NotRunningError, ReadinessTimeout, ServiceFailedError
+from sandbox.errors import NotRunningError, NotSupportedInRuntime, ReadinessTimeout, ServiceFailedError
 from sandbox.probes import wait_for
 from sandbox.proc import ProcessRecord, is_alive, runner, stop, tail
 from sandbox.runtime import preflight, supervise, sweep
@@ -148,6 +148,15 @@ class NativeRuntime(Runtime):
         if name == "airflow-webserver":
             (self.state.airflow_home / "airflow-webserver.pid").unlink(missing_ok=True)
         return self._spawn(self.spec_for(name))
+
+    def restart_service(self, service: str) -> list[str]:
+        name = next((p for p, served in SERVES.items() if service in served), service)
+        spec = next((s for s in self.infra_specs() if s.name == name), None)
+        if spec is None:
+            raise NotSupportedInRuntime(f"{service} is not a service the native runtime can restart")
+        self._stop_names([name])
+        self._start_group([spec], [])
+        return list(SERVES.get(name, (name,)))
 
     def restart_airflow(self, venv: Path, startup: startup_script.StartupResult | None,
                         before_start=None) -> None:

@@ -71,10 +71,20 @@ def createdb_command(settings: Settings) -> Command:
                       "-U", DB_USER, DB_NAME, env=lib_env(), user=run_as(), timeout=30)
 
 
+def _psql(settings: Settings, database: str, statement: str, timeout: float) -> Command:
+    return Command.of(binary("psql"), "-h", settings.host, "-p", settings.postgres_port, "-U", DB_USER,
+                      "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", statement,
+                      env=lib_env(), user=run_as(), timeout=timeout)
+
+
+def sql(settings: Settings, statement: str, timeout: float = 30) -> str:
+    """Run SQL on Airflow's metadata database (either runtime: the port is published) and return
+    psql's unaligned output."""
+    return runner.run(_psql(settings, DB_NAME, statement, timeout)).check("psql").stdout
+
+
 def select_one(settings: Settings) -> None:
-    result = runner.run(Command.of(
-        binary("psql"), "-h", settings.host, "-p", settings.postgres_port, "-U", DB_USER,
-        "-d", "postgres", "-tAc", "select 1", env=lib_env(), user=run_as(), timeout=5))
+    result = runner.run(_psql(settings, "postgres", "select 1", 5))
     if not result.ok or result.stdout.strip() != "1":
         raise RuntimeError((result.stderr or result.stdout).strip().splitlines()[-1:] or "no answer")
 

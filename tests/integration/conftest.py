@@ -52,6 +52,15 @@ class Sandbox:
     def status(self) -> dict:
         return json.loads(self.run("status", "--json", "--show-password", check=True).stdout)
 
+    def e2e(self, *args: str) -> tuple[int, dict, str]:
+        """`sandbox e2e --json ARGS`: (exit code, the printed result, stderr)."""
+        done = self.run("e2e", "--json", *args, timeout=1800)
+        try:
+            payload = json.loads(done.stdout)
+        except ValueError:
+            raise AssertionError(f"e2e printed no JSON (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+        return done.returncode, payload, done.stderr
+
     def url(self, service: str) -> str:
         return {e["service"]: e["url"] for e in self.status()["services"]}[service]
 
@@ -71,6 +80,17 @@ def make_sandbox(tmp: Path, *, spec: str | None = None, dags: dict[str, str] | N
     env["SANDBOX_START_TIMEOUT"] = "240"
     env.update(extra_env or {})
     return Sandbox(project, env, ports)
+
+
+@contextmanager
+def native_up(sandbox: Sandbox):
+    """The sandbox up on the native runtime for the block, always brought down after."""
+    try:
+        done = sandbox.run("up", "--runtime", "native")
+        assert done.returncode == 0, f"up failed:\n{done.stdout}\n{done.stderr}"
+        yield sandbox
+    finally:
+        sandbox.run("down", timeout=180)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import shutil
 import boto3
 import pytest
 
-from conftest import REPO, make_sandbox
+from conftest import REPO, make_sandbox, native_up
 
 pytestmark = pytest.mark.integration
 
@@ -39,21 +39,12 @@ def box(module_scratch):
     shutil.copytree(REPO / "dags", sandbox.project / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "tests" / "fixtures" / "e2e_dags" / "lossy_consumer.py", sandbox.project / "dags")
     shutil.copy(REPO / "requirements.txt", sandbox.project / "requirements.txt")
-    try:
-        done = sandbox.run("up", "--runtime", "native")
-        assert done.returncode == 0, f"up failed:\n{done.stdout}\n{done.stderr}"
+    with native_up(sandbox):
         yield sandbox
-    finally:
-        sandbox.run("down", timeout=180)
 
 
 def e2e(box, *args: str) -> tuple[int, dict, str]:
-    done = box.run("e2e", "--json", *args, timeout=900)
-    try:
-        payload = json.loads(done.stdout)
-    except ValueError:
-        raise AssertionError(f"e2e printed no JSON (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done.returncode, payload, done.stderr
+    return box.e2e(*args)
 
 
 def test_full_e2e_with_15000_records_passes(box):
@@ -119,3 +110,16 @@ def test_query_commands_answer_from_the_index(box):
     done = box.run("query", "errors-on-endpoint", "--json", check=True)
     hits = json.loads(done.stdout)["hits"]
     assert hits and all(h["endpoint"] == "/services" and h["status"] == "500" for h in hits)
+
+
+def test_the_reference_pipeline_passes_every_scenario(box):
+    from sandbox.e2e.faults import SCENARIOS
+
+    code, result, stderr = e2e(box, "--count", "10000", "--scenarios", "all")
+    verdicts = {s["name"]: (s["status"], s["detail"]) for s in result["scenarios"]}
+    assert code == 0, json.dumps(verdicts, indent=1) + stderr
+    assert {name: status for name, (status, _) in verdicts.items()} == {name: "passed" for name in SCENARIOS}
+    assert [g["verdict"] for g in result["guarantees"]] == ["holds"] * 4
+    assert "killed with SIGKILL" in verdicts["retry"][1]
+    junit = open(result["reports"]["junit"]).read()
+    assert 'name="retry/no_duplicates"' in junit and 'name="es-restart/no_loss"' in junit

@@ -168,6 +168,18 @@ class ComposeRuntime(Runtime):
             raise self._start_failure(result.stdout)
         self.progress.done("compose", f"{what}: healthy")
 
+    def restart_service(self, service: str) -> list[str]:
+        self.progress.step(service, "restarting")
+        self.compose.run("restart", "--timeout", "30", service, timeout=180).check(f"docker compose restart {service}")
+        self._up([service], service, "--no-deps")  # waits for its health check
+        return [service]
+
+    def stand_ins(self) -> set[str]:
+        from sandbox.runtime.compose.images import REGISTRY_IMAGES
+
+        rows = {row.get("Service"): str(row.get("Image", "")) for row in self.compose.ps()}
+        return {s for s in ("kafka", "elasticsearch") if not rows.get(s, "").startswith(REGISTRY_IMAGES[s].split(":")[0])}
+
     def _start_failure(self, output: str) -> ServiceFailedError:
         rows = {row.get("Service"): row for row in self.compose.ps()}
         bad = next((s for s in self.services() if rows.get(s) and not _ok(s, rows[s])), None)
