@@ -190,7 +190,9 @@ class Scenario:
         result.malformed = len(parsed) - len(valid)
         ids = sorted({r.event_id for r in valid})
         result.produced = len(ids)
-        result.indexed = len(self.es.existing_ids(self.options.index, ids))
+        found = self.es.existing_ids(self.options.index, ids)
+        result.indexed = len(found)
+        result.examples = {"lost": _lost_examples(run_records, parsed, found)}
         added = self.es.count(self.options.index) - index_before
         result.duplicates = max(added - expected_new, 0)
         result.lost = result.produced - result.indexed
@@ -241,6 +243,13 @@ class _Phases:
 
     def summary(self) -> str:
         return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases)
+
+
+def _lost_examples(records, parsed, found: set[str], limit: int = 5) -> list[dict]:
+    """The first records (by partition, offset) whose event id is not in the index."""
+    lost = sorted((r.partition, r.offset, p.event_id, (r.value or b"").decode("utf-8", "replace")[:120])
+                  for r, p in zip(records, parsed) if p is not None and p.event_id not in found)
+    return [{"partition": a, "offset": b, "identity": c, "excerpt": d, "count": 1} for a, b, c, d in lost[:limit]]
 
 
 def _runs_summary(runs: list[dict]) -> str:

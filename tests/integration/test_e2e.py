@@ -74,6 +74,9 @@ def test_a_consumer_that_loses_records_fails_naming_the_loss(box):
     assert result["passed"] is False and result["checks"]["no_loss"] is False
     loss = next(c for c in result["check_details"] if c["name"] == "no_loss")
     assert loss["detail"] == "lost 15000 of 15000"
+    examples = result["examples"]["lost"]
+    assert len(examples) == 5 and examples == sorted(examples, key=lambda e: (e["partition"], e["offset"]))
+    assert all(e["identity"] in e["excerpt"] for e in examples)  # the event id is in the record
 
 
 def test_a_retry_after_indexing_before_commit_leaves_no_duplicates(box):
