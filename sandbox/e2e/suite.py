@@ -41,6 +41,7 @@ def run_scenarios(runtime: Runtime, options: E2EOptions, progress: Progress, nam
         total.identity, total.record_format = result.identity or total.identity, result.record_format or total.record_format
         total.examples.update({f"{name}: {k}": v for k, v in result.examples.items() if v})
         total.produced += result.produced
+        total.indexed += result.indexed
         total.lost += result.lost
         total.duplicates += result.duplicates
         progress.done("scenario", f"{name}: {summary['status']} ({summary['detail']})")

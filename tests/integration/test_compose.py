@@ -142,7 +142,7 @@ def test_e2e_proof_through_the_containers(box):
 
 def test_retry_and_broker_restart_scenarios_through_the_containers(box):
     """The task process killed inside a worker container, Kafka's container restarted."""
-    code, result, stderr = box.e2e("--count", "5000", "--scenarios", "retry,broker-restart")
+    code, result, stderr = box.e2e("--count", "20000", "--scenarios", "retry,broker-restart")
     verdicts = {s["name"]: (s["status"], s["detail"]) for s in result["scenarios"]}
     assert code == 0, json.dumps(result["scenarios"], indent=1) + stderr
     assert {name: status for name, (status, _) in verdicts.items()} == {"retry": "passed", "broker-restart": "passed"}

@@ -115,6 +115,7 @@ def test_query_commands_answer_from_the_index(box):
     assert hits and all(h["endpoint"] == "/services" and h["status"] == "500" for h in hits)
 
 
+@pytest.mark.slow  # ~3 minutes; `make test` runs fresh-group and retry (pipelines), retry and broker-restart (compose)
 def test_the_reference_pipeline_passes_every_scenario(box):
     from sandbox.e2e.faults import SCENARIOS
 
