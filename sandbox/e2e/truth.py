@@ -39,34 +39,51 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def read_range(bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int],
-               timeout: float = 300.0) -> list[KafkaRecord]:
-    """Every record with start[p] <= offset < end[p] in each partition of `end`."""
+               timeout: float = 300.0, reconnect_after: float = 20.0) -> list[KafkaRecord]:
+    """Every record with start[p] <= offset < end[p] in each partition of `end`. A consumer that
+    makes no progress for `reconnect_after` s is replaced, resuming where it was (a broker busy
+    writing a million records can leave a fetch unanswered); `timeout` s without any progress
+    fail."""
+    wanted = {p: (start.get(p, 0), stop) for p, stop in end.items() if stop > start.get(p, 0)}
+    records: list[KafkaRecord] = []
+    resume = {p: first for p, (first, _) in wanted.items()}
+    progress_at = time.monotonic()
+    while resume:
+        before = len(records)
+        _read_some(bootstrap, topic, wanted, resume, records, reconnect_after)
+        if len(records) > before:
+            progress_at = time.monotonic()
+        elif resume and time.monotonic() - progress_at > timeout:
+            raise SandboxError(f"reading the truth back from Kafka topic {topic} made no progress for "
+                               f"{timeout:.0f} s (partitions left: {sorted(resume)})")
+    return records
+
+
+def _read_some(bootstrap: str, topic: str, wanted: dict[int, tuple[int, int]], resume: dict[int, int],
+               records: list[KafkaRecord], stall: float) -> None:
+    """Read on from `resume` (updated in place; a finished partition is removed) until done or
+    no record came for `stall` s."""
     from kafka import TopicPartition
 
-    wanted = {p: (start.get(p, 0), stop) for p, stop in end.items() if stop > start.get(p, 0)}
-    if not wanted:
-        return []
     consumer = _consumer(bootstrap)
-    records: list[KafkaRecord] = []
     try:
-        parts = {p: TopicPartition(topic, p) for p in wanted}
+        parts = {p: TopicPartition(topic, p) for p in resume}
         consumer.assign(list(parts.values()))
-        for p, (first, _) in wanted.items():
-            consumer.seek(parts[p], first)
-        pending = set(wanted)
-        deadline = time.monotonic() + timeout
-        while pending:
-            if time.monotonic() > deadline:
-                raise SandboxError(f"reading the truth back from Kafka topic {topic} timed out "
-                                   f"after {timeout:.0f} s (partitions left: {sorted(pending)})")
+        for p, offset in resume.items():
+            consumer.seek(parts[p], offset)
+        last = time.monotonic()
+        while resume and time.monotonic() - last < stall:
             for tp, batch in consumer.poll(timeout_ms=1000, max_records=5000).items():
-                stop = wanted[tp.partition][1]
-                records.extend(KafkaRecord(tp.partition, m.offset, m.key, m.value)
-                               for m in batch if m.offset < stop)
-            pending = {p for p in pending if consumer.position(parts[p]) < wanted[p][1]}
+                p, stop = tp.partition, wanted[tp.partition][1]
+                fresh = [m for m in batch if p in resume and resume[p] <= m.offset < stop]
+                if fresh:
+                    records.extend(KafkaRecord(p, m.offset, m.key, m.value) for m in fresh)
+                    resume[p] = fresh[-1].offset + 1
+                    last = time.monotonic()
+            for p in [p for p in resume if resume[p] >= wanted[p][1] or consumer.position(parts[p]) >= wanted[p][1]]:
+                del resume[p]  # position: offsets without a record (transaction markers) end it too
     finally:
         consumer.close()
-    return records
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
