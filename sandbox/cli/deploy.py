@@ -33,7 +33,7 @@ def _show(report: DeployReport) -> None:
             kms = f"  {v.encryption} {v.kms_key_id}" if v.encryption else ""
             ui.console.print(f"  uploaded  {v.key}  version {v.version_id}{kms}", markup=False)
     for w in report.warnings:
-        ui.console.print(f"[yellow]Warning:[/] {w.message}")
+        ui.warning(w.message)
 
 
 def _emit(report: DeployReport | None, error: SandboxError | None, json_out: bool) -> None:

@@ -7,6 +7,7 @@ import time
 import typer
 
 from sandbox.cli import ui
+from sandbox.delivery.deploy import ignored_project_files
 from sandbox.environment import envstate
 from sandbox.environment.state import StateDir
 
@@ -27,12 +28,14 @@ def status(
     password = None
     state = StateDir(rt.settings.state_dir)
     env = envstate.read(envstate.state_file(rt.settings))
+    ignored = ignored_project_files(rt.settings)
     if show_password and state.password_file.exists():
         password = state.password_file.read_text().strip()
     if json_out:
         payload = {"runtime": choice.name, "project": str(rt.settings.project_dir),
                    "environment": env.summary() if env else None,
-                   "services": [row.__dict__ for row in rows]}
+                   "services": [row.__dict__ for row in rows],
+                   "warnings": [w.as_dict() for w in ignored]}
         if show_password:
             payload["admin_password"] = password
         ui.print_json(payload)
@@ -41,6 +44,8 @@ def status(
     if env is not None:
         ui.console.print(environment_line(rt.settings.spec.name, env), markup=False)
     ui.console.print(ui.status_table(rows))
+    for warning in ignored:
+        ui.warning(warning.message)
     if show_password:
         ui.console.print(f"Airflow admin password: {password}" if password else
                          "No admin password yet: it is created by the first `sandbox up`.")

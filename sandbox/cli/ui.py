@@ -70,3 +70,8 @@ def error(message: str, details: str | None = None) -> None:
     err_console.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)  # user text is not markup
     if details:
         err_console.print(details, style="dim", markup=False, highlight=False)
+
+
+def warning(message: str, *, stderr: bool = False) -> None:
+    """One yellow "Warning: ..." line (stderr where stdout carries JSON or a table to parse)."""
+    (err_console if stderr else console).print(f"[yellow]Warning:[/] {escape(message)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sandbox.cli import ui
+from sandbox.delivery.deploy import ignored_project_files
 
 
 def up(
@@ -17,11 +18,15 @@ def up(
     progress = ui.ConsoleProgress()
     rt, choice = ctx.obj.runtime(progress, runtime=runtime, offline_images=offline_images)
     progress.note(f"runtime: {choice.name} ({choice.reason})")
+    ignored = ignored_project_files(rt.settings)
+    for warning in ignored:  # before the long start, so it is read before a DAG fails for it
+        ui.warning(warning.message, stderr=True)
     report = rt.up()
     if json_out:
         ui.print_json({"runtime": report.runtime, "already_running": report.already_running,
                        "seconds": round(report.seconds, 1),
-                       "endpoints": {e.service: e.url for e in report.endpoints}})
+                       "endpoints": {e.service: e.url for e in report.endpoints},
+                       "warnings": [w.as_dict() for w in ignored]})
         return
     if report.already_running:
         ui.console.print(f"The sandbox for {rt.settings.project_dir} is already running.")

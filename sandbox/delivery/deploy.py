@@ -19,6 +19,7 @@ from sandbox.delivery import pitfalls
 from sandbox.delivery.airflowignore import IGNORE_FILE
 from sandbox.delivery.pitfalls import Pitfall
 from sandbox.errors import NotRunningError
+from sandbox.mwaa.spec import EnvironmentSpec
 from sandbox.services import aws
 from sandbox.settings import Settings
 
@@ -106,8 +107,7 @@ class DeployReport:
                 "counts": {"uploaded": len(self.plan.uploads), "deleted": len(self.plan.deletes),
                            "unchanged": len(self.plan.unchanged)},
                 "versions": [vars(v) for v in self.versions],
-                "warnings": [{"code": w.code, "message": w.message, "paths": list(w.paths)}
-                             for w in self.warnings],
+                "warnings": [w.as_dict() for w in self.warnings],
                 "seconds": round(self.seconds, 3)}
 
 
@@ -117,12 +117,23 @@ def dag_prefix(dag_s3_path: str) -> str:
     return f"{path}/" if path else ""
 
 
+def configured_keys(spec: EnvironmentSpec) -> dict[str, str | None]:
+    """mwaa.yaml field -> key of MWAA's own files (None when unset)."""
+    return {"RequirementsS3Path": spec.requirements_s3_path, "PluginsS3Path": spec.plugins_s3_path,
+            "StartupScriptS3Path": spec.startup_script_s3_path}
+
+
 def layout(settings: Settings, dags_dir: Path | None = None) -> Layout:
     spec = settings.spec
-    extras = {"RequirementsS3Path": spec.requirements_s3_path, "PluginsS3Path": spec.plugins_s3_path,
-              "StartupScriptS3Path": spec.startup_script_s3_path}
     folder = dags_dir or settings.project_dir / spec.dag_s3_path
-    return Layout(spec.bucket_name, dag_prefix(spec.dag_s3_path), folder, extras)
+    return Layout(spec.bucket_name, dag_prefix(spec.dag_s3_path), folder, configured_keys(spec))
+
+
+def ignored_project_files(settings: Settings) -> list[Pitfall]:
+    """requirements.txt, plugins.zip, startup.sh at the project root that mwaa.yaml does not
+    name, so MWAA never reads them: the one check `up`, `deploy` and `status` all report."""
+    at_root = {name for name in pitfalls.MWAA_FILES if (settings.project_dir / name).is_file()}
+    return pitfalls.ignored_files(configured_keys(settings.spec), at_root)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -273,8 +284,10 @@ def deploy_project(settings: Settings, options: DeployOptions = DeployOptions(),
     remote = list_remote(s3, lay.bucket, lay.dag_prefix, extra_keys)
     todo = plan(local, remote, lay.dag_prefix)
     syntax = settings.spec.airflow_configuration_options.get("core.dag_ignore_file_syntax", "regexp")
-    report = DeployReport(lay.bucket, lay.dag_prefix, todo, dry_run=options.dry_run,
-                          warnings=find_pitfalls(settings.project_dir, lay, syntax.lower()))
+    warnings = find_pitfalls(settings.project_dir, lay, syntax.lower())
+    if lay.dags_dir.resolve() != settings.project_dir.resolve():  # else "misplaced" says it
+        warnings += ignored_project_files(settings)
+    report = DeployReport(lay.bucket, lay.dag_prefix, todo, dry_run=options.dry_run, warnings=warnings)
     if not options.dry_run:
         report.versions = execute(s3, lay.bucket, todo)
     report.seconds = time.monotonic() - started

@@ -3,7 +3,8 @@
 Pure functions over the DAG folder's files (posix paths relative to the DAG folder); each
 returns Pitfall values, never prints. Decisions:
 - MWAA reads requirements.txt, plugins.zip and startup.sh only at the keys mwaa.yaml names
-  (RequirementsS3Path, ...): a copy under the DAG prefix is never read.
+  (RequirementsS3Path, ...): a copy under the DAG prefix is never read, nor is one at the
+  project root that no key names (a missing package then shows up only as a failing task).
 - Non-Python files: Airflow never parses them, yet they are copied to every scheduler and
   worker. Exempt: `.airflowignore`, documentation (`.md`) and the files DAGs commonly read as
   templates or config (Airflow's usual template_ext: .sql .hql .sh .bash .json .yaml .yml
@@ -30,13 +31,20 @@ EXEMPT_SUFFIXES = frozenset({".py", ".md", ".sql", ".hql", ".sh", ".bash", ".jso
                              ".j2", ".jinja", ".jinja2"})
 _DAG_CALL = re.compile(r"\bDAG\s*\(|^\s*@(?:[\w.]+\.)?dag\b", re.MULTILINE)
 _LISTED = 5  # names shown in a grouped warning before "+N more"
+# What is lost when MWAA never reads the file: the warning says it so the cause is recognisable.
+_IGNORED_EFFECT = {"requirements.txt": "none of its packages is installed",
+                   "plugins.zip": "none of its plugins or wheels is loaded",
+                   "startup.sh": "it never runs and nothing it exports reaches Airflow"}
 
 
 @dataclass(frozen=True)
 class Pitfall:
-    code: str  # misplaced-mwaa-file | non-python-files | helper-modules | missing-file
+    code: str  # misplaced-mwaa-file | ignored-mwaa-file | non-python-files | helper-modules | missing-file
     message: str
     paths: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "paths": list(self.paths)}
 
 
 def _listing(paths: list[str]) -> str:
@@ -120,3 +128,21 @@ def missing_files(configured: Mapping[str, str | None], present: set[str]) -> li
                     "nothing was uploaded for it and MWAA would fail to read it",
                     (key,))
             for field, key in configured.items() if key and key not in present]
+
+
+def ignored_files(configured: Mapping[str, str | None], at_root: set[str]) -> list[Pitfall]:
+    """MWAA's files at the project root (`at_root`: the names present there) that no mwaa.yaml
+    key names: MWAA never reads them. One warning per file, saying how to make MWAA read it."""
+    found = []
+    for name, field in MWAA_FILES.items():
+        key = configured.get(field)
+        if name not in at_root or key == name:
+            continue
+        if key:
+            why, fix = f"mwaa.yaml's {field} is {key}", f"set `{field}: {name}` or delete it"
+        else:
+            why, fix = f"mwaa.yaml does not set {field}", f"add `{field}: {name}` to mwaa.yaml"
+        found.append(Pitfall("ignored-mwaa-file",
+                             f"{name}: MWAA ignores this file because {why}, so "
+                             f"{_IGNORED_EFFECT[name]}; {fix}", (name,)))
+    return found

@@ -120,7 +120,8 @@ class Runtime(ABC):
         self.progress.done("deploy", f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted, "
                                      f"{len(report.plan.unchanged)} unchanged")
         for warning in report.warnings:
-            self.progress.note(warning.message)
+            if warning.code != "ignored-mwaa-file":  # `sandbox up` says those before it starts
+                self.progress.note(warning.message)
         kafka.ensure_topics(self.settings)
 
     def template_variables(self) -> dict[str, str]:

@@ -10,7 +10,8 @@ import pytest
 from sandbox.delivery import pitfalls
 from sandbox.delivery.airflowignore import ignored, parse_patterns
 from sandbox.delivery.deploy import (DeployOptions, LocalFile, RemoteObject, collect_local, dag_prefix,
-                                     deploy_project, find_pitfalls, layout, plan, sha256_bytes, walk)
+                                     deploy_project, find_pitfalls, ignored_project_files, layout, plan,
+                                     sha256_bytes, walk)
 from sandbox.errors import NotRunningError
 from sandbox.settings import load_settings
 
@@ -166,6 +167,43 @@ def test_missing_mwaa_file_named_in_spec():
     assert [w.paths for w in found] == [("plugins.zip",)]
 
 
+NOTHING_SET = {"RequirementsS3Path": None, "PluginsS3Path": None, "StartupScriptS3Path": None}
+
+
+@pytest.mark.parametrize("name,field", sorted((n, f) for n, f in pitfalls.MWAA_FILES.items()))
+def test_an_mwaa_file_no_key_names_is_ignored(name, field):
+    found = pitfalls.ignored_files(NOTHING_SET, {name})
+    assert [(w.code, w.paths) for w in found] == [("ignored-mwaa-file", (name,))]
+    assert f"{name}: MWAA ignores this file because mwaa.yaml does not set {field}" in found[0].message
+    assert f"add `{field}: {name}` to mwaa.yaml" in found[0].message
+    assert "\n" not in found[0].message
+
+
+@pytest.mark.parametrize("name,field", sorted((n, f) for n, f in pitfalls.MWAA_FILES.items()))
+def test_an_mwaa_file_its_key_names_is_not_ignored(name, field):
+    assert pitfalls.ignored_files({**NOTHING_SET, field: name}, {name}) == []
+
+
+def test_a_key_naming_another_path_leaves_the_root_file_ignored():
+    found = pitfalls.ignored_files({**NOTHING_SET, "RequirementsS3Path": "deps/requirements.txt"},
+                                   {"requirements.txt"})
+    assert len(found) == 1
+    assert "RequirementsS3Path is deps/requirements.txt" in found[0].message
+    assert "none of its packages is installed" in found[0].message
+
+
+def test_no_ignored_warning_without_the_file():
+    assert pitfalls.ignored_files(NOTHING_SET, set()) == []
+
+
+def test_ignored_project_files_reads_the_project_root(project):
+    write(project / "mwaa.yaml", "RequirementsS3Path: deps/requirements.txt\nPluginsS3Path: plugins.zip\n")
+    for name in ("requirements.txt", "deps/requirements.txt", "plugins.zip", "startup.sh"):
+        write(project / name)
+    found = ignored_project_files(load_settings(project, environ={}))
+    assert [w.paths for w in found] == [("requirements.txt",), ("startup.sh",)]
+
+
 def test_find_pitfalls_clean_project_and_whole_repository_sync(proj):
     write(proj / "dags" / ".airflowignore", "lib/\n")
     write(proj / "dags" / "lib" / "h.py", "x = 1")
@@ -215,6 +253,17 @@ def test_deploy_uploads_with_versions_then_nothing_then_deletes(proj, bucket_s3)
     gone = deploy_project(settings, s3=s3)
     assert gone.deleted == ["dags/a.py"] and gone.versions[0].delete_marker
     assert "Contents" not in s3.list_objects_v2(Bucket="unit-bucket", Prefix="dags/")
+
+
+def test_deploy_warns_once_about_a_root_file_mwaa_ignores(proj, bucket_s3):
+    s3, _ = bucket_s3
+    write(proj / "startup.sh", "export A=1\n")
+    report = deploy_project(load_settings(proj), DeployOptions(dry_run=True), s3=s3)
+    assert [w.paths for w in report.warnings if w.code == "ignored-mwaa-file"] == [("startup.sh",)]
+    assert "startup.sh" not in report.uploaded  # MWAA's bucket would not have it either
+    # a whole-repository sync: the "misplaced" warning already names the same file
+    whole = deploy_project(load_settings(proj), DeployOptions(dags_dir=proj, dry_run=True), s3=s3)
+    assert [w.code for w in whole.warnings].count("ignored-mwaa-file") == 0
 
 
 def test_dry_run_changes_nothing(proj, bucket_s3):
