@@ -44,6 +44,7 @@ class StartupResult:
     started: float  # epoch seconds
     limit: float = rules.MAX_EXECUTION_SECONDS
     host: str = field(default_factory=socket.gethostname)
+    crlf: bool = False  # Windows line endings: run as they are, as MWAA does, and said
 
     @property
     def stream(self) -> str:
@@ -69,6 +70,12 @@ class StartupResult:
         if self.rejected:
             found.append(rules.protected_message(self.rejected))
         return found
+
+    def warnings(self) -> list[str]:
+        """What MWAA carries on with but the user should fix; not a failure."""
+        if not self.crlf:
+            return []
+        return [rules.crlf_message(self.script.name, rules.carriage_return_names(self.exported))]
 
     @property
     def limit_text(self) -> str:
@@ -124,7 +131,7 @@ def _collect(script: Path, files: dict[str, Path], result, started: float, secon
     if not captured:
         lines.append(rules.LogLine(ended, rules.ENV_FILE_MISSING, "ERROR"))
     return StartupResult(script, exported, rejected, lines, status, timed_out, captured,
-                         seconds, started, limit)
+                         seconds, started, limit, crlf=rules.has_crlf(script.read_bytes()))
 
 
 def starting_environment(settings: Settings, state: StateDir, venv: Path) -> dict[str, str]:
@@ -216,7 +223,7 @@ def check_for_up(state: StateDir, result: StartupResult, progress) -> None:
     if result.timed_out or not result.env_captured:
         raise StartupScriptError(result.problems()[0], hint=f"see {log}",
                                  details="\n".join(l.format() for l in result.log_lines[-15:]))
-    for problem in result.problems():
+    for problem in result.problems() + result.warnings():
         progress.note(problem)
     progress.done("startup-script", f"{len(result.exported)} variable(s) exported, "
                                     f"{result.seconds:.1f} s (log: {log})")

@@ -51,7 +51,7 @@ def _startup_exports(settings: Settings, progress: ui.ConsoleProgress) -> dict[s
         return {}
     progress.step("parse", f"running {script.name} first, as MWAA does before Airflow starts")
     result = run_for_project(settings, script)
-    for problem in result.problems():
+    for problem in result.problems() + result.warnings():
         progress.note(f"{problem} (see `sandbox startup-script test`)")
     return result.exported
 

@@ -30,7 +30,7 @@ def _payload(result: StartupResult, log: Path, groups: list[str]) -> dict:
     return {"script": str(result.script), "ok": result.ok, "exit_code": result.exit_code,
             "timed_out": result.timed_out, "seconds": round(result.seconds, 2),
             "limit_seconds": result.limit, "exported": result.exported,
-            "rejected": result.rejected, "problems": result.problems(),
+            "rejected": result.rejected, "problems": result.problems(), "warnings": result.warnings(),
             "log_stream": result.stream, "log_file": str(log), "log_groups": groups,
             "log": [line.format() for line in result.log_lines]}
 
@@ -42,6 +42,8 @@ def _show(result: StartupResult, log: Path, groups: list[str]) -> None:
     ui.console.print(f"Exported to Airflow: {names}")
     where = f"{log}" + (f" and CloudWatch ({', '.join(groups)})" if groups else "")
     ui.console.print(f"Log stream {result.stream}: {where}")
+    for warning in result.warnings():
+        ui.warning(warning)
     if result.ok:
         ui.console.print(f"[green]OK[/]: the startup script ran in {result.seconds:.2f} s "
                          f"(limit {result.limit:g} s)")

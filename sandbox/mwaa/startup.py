@@ -147,6 +147,24 @@ def execution_time_message(seconds: float) -> str:
     return f"Startup script execution time: {seconds:.2f} seconds."
 
 
+def has_crlf(script: bytes) -> bool:
+    """Windows line endings: bash (on MWAA too) keeps the \r as the last character of each line."""
+    return b"\r\n" in script
+
+
+def carriage_return_names(exported: Mapping[str, str]) -> list[str]:
+    """The exported variables whose value ends in a carriage return (a CRLF script's exports)."""
+    return sorted(name for name, value in exported.items() if value.endswith("\r"))
+
+
+def crlf_message(script_name: str, affected: list[str]) -> str:
+    """One line; names the affected variables, never their values (exports may be credentials)."""
+    here = f" (here {', '.join(affected)}: as if {affected[0]}='...\\r')" if affected else ""
+    return (f"{script_name} has Windows (CRLF) line endings: on MWAA bash runs it as it is, so every "
+            f"exported value ends in a carriage return{here} and so does each command's last "
+            "argument; convert it with dos2unix")
+
+
 def protected_message(names: list[str]) -> str:
     return (f"the startup script sets {', '.join(names)}, which MWAA protects: MWAA restores "
             f"{'its value' if len(names) == 1 else 'their values'} and the override never reaches Airflow")

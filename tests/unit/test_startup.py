@@ -80,6 +80,36 @@ def test_over_the_limit_is_stopped_and_reported(tmp_path):
     assert "did not finish within 1 s" in result.problems()[0]
 
 
+def test_a_crlf_script_runs_as_it_is_and_its_values_keep_the_carriage_return(tmp_path):
+    script = tmp_path / "startup.sh"
+    script.write_bytes(b"export FOO=bar\r\nexport URL=http://x\r\necho hi\r\n")
+    result = run_script(script, {"PATH": os.environ["PATH"]}, cwd=tmp_path, limit=10.0)
+    assert result.exported == {"FOO": "bar\r", "URL": "http://x\r"}  # as bash on MWAA leaves them
+    assert result.ok and len(result.warnings()) == 1  # MWAA carries on: a warning, not a failure
+    assert "CRLF" in result.warnings()[0] and "(here FOO, URL:" in result.warnings()[0]
+
+
+def test_an_lf_script_has_no_line_ending_warning(tmp_path):
+    assert _run(tmp_path, "export FOO=bar\n").warnings() == []
+
+
+def test_carriage_returns_survive_the_exports_record(tmp_path):
+    state = StateDir(tmp_path / ".sandbox")
+    state.save_exports({"FOO": "bar\r"})  # what an update's rollback restarts Airflow with
+    assert state.load_exports() == {"FOO": "bar\r"}
+
+
+def test_up_notes_a_crlf_script_once(project):
+    notes = []
+    progress = SilentProgress()
+    progress.note = notes.append
+    (project / "startup.sh").write_bytes(b"export STAGE=dev\r\n")
+    settings = load_settings(project, environ={})
+    result = run_for_up(settings, StateDir(settings.state_dir), settings.cache_dir / "envs" / "x", progress)
+    assert result.exported == {"STAGE": "dev\r"}
+    assert [n for n in notes if "CRLF" in n] == [result.warnings()[0]] and len(notes) == 1
+
+
 def test_startup_timeout_is_a_setting_defaulting_to_five_minutes(project, monkeypatch):
     assert load_settings(project).startup_timeout == 300.0
     monkeypatch.setenv("SANDBOX_STARTUP_TIMEOUT", "2.5")
@@ -193,3 +223,16 @@ def test_cli_names_a_missing_script(project, capsys):
     assert code == 2 and "no startup script" in err
     code, _, err = _cli(capsys, "--project", str(project), "startup-script", "test", "nope.sh")
     assert code == 2 and "startup script nope.sh not found" in err
+
+
+def test_cli_warns_once_about_a_crlf_script_and_still_passes(project, capsys):
+    (project / "startup.sh").write_bytes(b"export FOO=bar\r\n")
+    code, out, err = _cli(capsys, "--project", str(project), "startup-script", "test")
+    assert code == 0 and "OK:" in out
+    assert [line for line in out.splitlines() if line.startswith("Warning:")] == [
+        "Warning: startup.sh has Windows (CRLF) line endings: on MWAA bash runs it as it is, so every "
+        "exported value ends in a carriage return (here FOO: as if FOO='...\\r') and so does each "
+        "command's last argument; convert it with dos2unix"]
+    code, out, _ = _cli(capsys, "--project", str(project), "startup-script", "test", "--json")
+    payload = json.loads(out)
+    assert payload["ok"] and payload["exported"] == {"FOO": "bar\r"} and len(payload["warnings"]) == 1

@@ -77,3 +77,18 @@ def test_timeout_message_matches_mwaas_wording():
     assert rules.timeout_message(295.5, 300.0) == (
         "Process timed out after running for more than 295500 milliseconds when the maximum "
         "running time is 295000 milliseconds.")
+
+
+def test_crlf_is_windows_line_endings_only():
+    assert rules.has_crlf(b"export A=1\r\nexport B=2\r\n")
+    assert not rules.has_crlf(b"export A=1\nexport B='a\rb'\n")
+
+
+def test_crlf_message_names_the_affected_variables_never_their_values():
+    names = rules.carriage_return_names({"URL": "http://x\r", "FOO": "secret\r", "OK": "fine"})
+    assert names == ["FOO", "URL"]
+    message = rules.crlf_message("startup.sh", names)
+    assert message.startswith("startup.sh has Windows (CRLF) line endings: on MWAA bash runs it as it is")
+    assert "(here FOO, URL: as if FOO='...\\r')" in message and "secret" not in message
+    assert message.endswith("convert it with dos2unix") and "\n" not in message
+    assert "(here" not in rules.crlf_message("boot.sh", [])
