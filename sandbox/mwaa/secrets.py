@@ -7,13 +7,17 @@
           kafka_bootstrap_server: "{{ kafka.bootstrap_servers }}"
           elasticsearch_URL: "{{ elasticsearch.url }}"
 
-A Value mapping is stored as a JSON string (what `json.loads(SecretString)` in DAG code expects);
-a plain string is stored as is. `{{ service.field }}` names a sandbox endpoint.
+A Value mapping is stored as one JSON document (what `json.loads(SecretString)` in DAG code and
+Airflow's SecretsManagerBackend expect), with objects and lists at any depth, e.g. an Airflow
+connection `airflow/connections/kafka_default` with `extra: {bootstrap.servers: ...}`; a plain
+string is stored as is. `{{ service.field }}` names a sandbox endpoint and is filled in string
+values only (never in keys).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -36,12 +40,20 @@ class SecretSpec:
 
     def render(self, variables: Mapping[str, str]) -> str:
         """The SecretString with every placeholder replaced by the running sandbox's value."""
-        def fill(text: str) -> str:
-            return _PLACEHOLDER.sub(lambda m: variables[m.group(1)], text)
-
         if isinstance(self.value, str):
-            return fill(self.value)
-        return json.dumps({k: fill(v) if isinstance(v, str) else v for k, v in self.value.items()})
+            return _fill(self.value, variables)
+        return json.dumps(_fill(self.value, variables), allow_nan=False)
+
+
+def _fill(value: Any, variables: Mapping[str, str]) -> Any:
+    """Placeholders filled in every string, at any depth; keys and other scalars as they are."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: variables[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: _fill(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, variables) for v in value]
+    return value
 
 
 def parse_secrets(raw: Mapping[str, Any]) -> list[SecretSpec]:
@@ -61,18 +73,33 @@ def parse_secrets(raw: Mapping[str, Any]) -> list[SecretSpec]:
         value = body["Value"]
         if not isinstance(value, (str, dict)):
             raise SpecError(f"mwaa.yaml: {path}.Value: must be a string or a mapping of keys to values")
-        _check_placeholders(path + ".Value", value)
+        _check_value(path + ".Value", value)
         secrets.append(SecretSpec(name, region, value, str(body.get("Description", ""))))
     return secrets
 
 
-def _check_placeholders(path: str, value: str | dict) -> None:
-    items = value.items() if isinstance(value, dict) else [("", value)]
-    for key, text in items:
-        if isinstance(text, (dict, list)):
-            raise SpecError(f"mwaa.yaml: {path}.{key}: nested values are not supported; use a string")
-        for found in _PLACEHOLDER.findall(text if isinstance(text, str) else ""):
+def _check_value(path: str, value: Any) -> None:
+    """Everything below Value must become JSON as written: string keys, JSON scalars (YAML's
+    dates, binary and .nan are not), placeholders known and in string values only."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _fail(f"{path}.{key}", f"the key {key!r} is not a string; JSON keys are strings: quote it")
+            if _PLACEHOLDER.search(key):
+                raise _fail(f"{path}.{key}", "placeholders are filled in string values only, not in keys")
+            _check_value(f"{path}.{key}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_value(f"{path}[{index}]", item)
+    elif isinstance(value, str):
+        for found in _PLACEHOLDER.findall(value):
             if found not in VARIABLES:
-                where = f"{path}.{key}" if key else path
-                raise SpecError(f"mwaa.yaml: {where}: unknown variable {{{{ {found} }}}} "
-                                f"(known: {', '.join(VARIABLES)})")
+                raise _fail(path, f"unknown variable {{{{ {found} }}}} (known: {', '.join(VARIABLES)})")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise _fail(path, f"{value!r} is not a JSON number; quote it to store a string")
+    elif value is not None and not isinstance(value, (bool, int, float)):
+        raise _fail(path, f"{value} ({type(value).__name__}) is not a JSON value; quote it to store a string")
+
+
+def _fail(path: str, problem: str) -> SpecError:
+    return SpecError(f"mwaa.yaml: {path}: {problem}")
