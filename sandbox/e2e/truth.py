@@ -19,8 +19,12 @@ class KafkaRecord:
 def _consumer(bootstrap: str):
     from kafka import KafkaConsumer
 
+    # noida-db answers a fetch with everything up to the end whatever max_bytes asks (216 MB for
+    # three partitions of a two-million-record topic, measured), which kafka-python refuses
+    # above 100 MB by default: the read would stall.
     return KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                         request_timeout_ms=15000, max_partition_fetch_bytes=8 * 1024 * 1024)
+                         request_timeout_ms=60000, max_partition_fetch_bytes=8 * 1024 * 1024,
+                         receive_message_max_bytes=1 << 30)
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
