@@ -76,7 +76,8 @@ def test_a_consumer_that_loses_records_fails_naming_the_loss(box):
     assert loss["detail"] == "lost 15000 of 15000"
     examples = result["examples"]["lost"]
     assert len(examples) == 5 and examples == sorted(examples, key=lambda e: (e["partition"], e["offset"]))
-    assert all(e["identity"] in e["excerpt"] for e in examples)  # the event id is in the record
+    assert all('"event_id"' in e["excerpt"] and e["count"] == 1 for e in examples)
+    assert result["identity"].startswith("fingerprint of") and "event_id" in result["identity"]  # derived
 
 
 def test_a_retry_after_indexing_before_commit_leaves_no_duplicates(box):
