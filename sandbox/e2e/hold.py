@@ -13,37 +13,72 @@ Holds carry the pid of the e2e that took them, so one left by a killed e2e is re
 from __future__ import annotations
 
 import os
+import time
 
+from sandbox.errors import CommandFailed
 from sandbox.services import postgres
 from sandbox.settings import Settings
 
 TABLE = "sandbox_e2e_held"
-_SETUP = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (dag_id text PRIMARY KEY, pid integer NOT NULL);
+TRIGGER = "sandbox_e2e_hold"
+# Each statement runs in its own transaction, and a trigger is created only when missing: one
+# transaction locking `dag` and then `dataset_dag_run_queue` while the scheduler locked them in
+# the other order deadlocked (measured). A lock wait is bounded and retried.
+_TABLE = f"CREATE TABLE IF NOT EXISTS {TABLE} (dag_id text PRIMARY KEY, pid integer NOT NULL)"
+_HOLD_DAG = f"""
 CREATE OR REPLACE FUNCTION sandbox_e2e_hold_dag() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM {TABLE} h WHERE h.dag_id = NEW.dag_id) THEN
     NEW.next_dagrun_create_after := NULL;
   END IF;
   RETURN NEW;
-END $$;
-DROP TRIGGER IF EXISTS sandbox_e2e_hold ON dag;
-CREATE TRIGGER sandbox_e2e_hold BEFORE INSERT OR UPDATE ON dag
-  FOR EACH ROW EXECUTE FUNCTION sandbox_e2e_hold_dag();
-"""
+END $$"""
 # Dataset-scheduled DAGs are created from this queue, not from next_dagrun_create_after.
-_DATASETS = f"""
+_HOLD_DATASET = f"""
 CREATE OR REPLACE FUNCTION sandbox_e2e_hold_dataset() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM {TABLE} h WHERE h.dag_id = NEW.target_dag_id) THEN
     RETURN NULL;
   END IF;
   RETURN NEW;
-END $$;
-DROP TRIGGER IF EXISTS sandbox_e2e_hold ON dataset_dag_run_queue;
-CREATE TRIGGER sandbox_e2e_hold BEFORE INSERT ON dataset_dag_run_queue
-  FOR EACH ROW EXECUTE FUNCTION sandbox_e2e_hold_dataset();
-"""
+END $$"""
+_TRIGGERS = {  # table -> (function statement, trigger statement)
+    "dag": (_HOLD_DAG, f"CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE ON dag "
+                       "FOR EACH ROW EXECUTE FUNCTION sandbox_e2e_hold_dag()"),
+    "dataset_dag_run_queue": (_HOLD_DATASET, f"CREATE TRIGGER {TRIGGER} BEFORE INSERT ON dataset_dag_run_queue "
+                                             "FOR EACH ROW EXECUTE FUNCTION sandbox_e2e_hold_dataset()"),
+}
+RETRIES = 5
+
+
+def _sql(settings: Settings, statement: str) -> str:
+    """One statement in its own transaction, waiting at most 5 s for a lock, retried on a lock
+    timeout or a deadlock (the scheduler holds its locks for milliseconds)."""
+    for attempt in range(RETRIES):
+        try:
+            return postgres.sql(settings, f"SET lock_timeout = '5s'; {statement}")
+        except CommandFailed as exc:
+            busy = "deadlock detected" in str(exc.details) or "lock timeout" in str(exc.details)
+            if not busy or attempt == RETRIES - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _exists(settings: Settings, relation: str) -> bool:
+    return postgres.sql(settings, f"SELECT to_regclass('{relation}') IS NOT NULL").strip() == "t"
+
+
+def _install(settings: Settings) -> None:
+    _sql(settings, _TABLE)
+    present = set(postgres.sql(settings, f"SELECT tgrelid::regclass::text FROM pg_trigger "
+                                         f"WHERE tgname = '{TRIGGER}'").split())
+    for table, (function, trigger) in _TRIGGERS.items():
+        if not _exists(settings, table):
+            continue  # no dataset queue in this Airflow version
+        _sql(settings, function)
+        if table not in present:
+            _sql(settings, trigger)
 
 
 def _literals(values: list[str]) -> str:
@@ -65,34 +100,31 @@ def _pids_alive(pids: list[int]) -> set[int]:
 
 def release_stale(settings: Settings) -> list[str]:
     """Release holds whose e2e is gone (killed mid-proof); returns the DAG ids released."""
-    if not postgres.sql(settings, f"SELECT to_regclass('{TABLE}') IS NOT NULL").strip() == "t":
+    if not _exists(settings, TABLE):
         return []
     rows = [line.split("|") for line in postgres.sql(settings, f"SELECT dag_id, pid FROM {TABLE}").splitlines()
             if "|" in line]
     alive = _pids_alive([int(pid) for _, pid in rows])
     stale = [dag_id for dag_id, pid in rows if int(pid) not in alive]
     if stale:
-        postgres.sql(settings, f"DELETE FROM {TABLE} WHERE dag_id IN ({_literals(stale)})")
+        _sql(settings, f"DELETE FROM {TABLE} WHERE dag_id IN ({_literals(stale)})")
     return stale
 
 
 def hold(settings: Settings, dag_ids: list[str]) -> None:
     """From now on, none of `dag_ids` gets a scheduled or dataset-triggered run."""
-    datasets = postgres.sql(settings, "SELECT to_regclass('dataset_dag_run_queue') IS NOT NULL").strip() == "t"
-    statement = _SETUP + (_DATASETS if datasets else "") + f"""
-INSERT INTO {TABLE} (dag_id, pid) SELECT unnest(ARRAY[{_literals(dag_ids)}]), {os.getpid()}
-  ON CONFLICT (dag_id) DO UPDATE SET pid = EXCLUDED.pid;
-UPDATE dag SET next_dagrun_create_after = NULL WHERE dag_id IN ({_literals(dag_ids)});
-"""
-    postgres.sql(settings, statement)
+    _install(settings)
+    _sql(settings, f"INSERT INTO {TABLE} (dag_id, pid) SELECT unnest(ARRAY[{_literals(dag_ids)}]), {os.getpid()} "
+                   "ON CONFLICT (dag_id) DO UPDATE SET pid = EXCLUDED.pid")
+    _sql(settings, f"UPDATE dag SET next_dagrun_create_after = NULL WHERE dag_id IN ({_literals(dag_ids)})")
 
 
 def release(settings: Settings, dag_ids: list[str]) -> None:
     """The schedules apply again from the DAG processor's next parse of their files."""
-    postgres.sql(settings, f"DELETE FROM {TABLE} WHERE dag_id IN ({_literals(dag_ids)})")
+    _sql(settings, f"DELETE FROM {TABLE} WHERE dag_id IN ({_literals(dag_ids)})")
 
 
 def held(settings: Settings) -> list[str]:
-    if postgres.sql(settings, f"SELECT to_regclass('{TABLE}') IS NOT NULL").strip() != "t":
+    if not _exists(settings, TABLE):
         return []
     return sorted(postgres.sql(settings, f"SELECT dag_id FROM {TABLE}").split())

@@ -39,6 +39,7 @@ def box(module_scratch):
     sandbox = make_sandbox(module_scratch / "pipelines", spec=SPEC)
     for name in ("apache_pipeline.py", "pipe_pipeline.py", "latest_consumer.py"):
         shutil.copy(REPO / "tests" / "fixtures" / "pipelines" / name, sandbox.project / "dags")
+    shutil.copytree(REPO / "tests" / "fixtures" / "pipelines" / "parsers", sandbox.project / "parsers")
     shutil.copy(REPO / "requirements.txt", sandbox.project / "requirements.txt")
     with native_up(sandbox):
         yield sandbox
@@ -100,6 +101,16 @@ def test_an_unreadable_format_is_proved_by_coordinates_and_its_queries_skipped(b
         assert checks[name]["status"] == "SKIPPED" and "unknown record format" in checks[name]["detail"]
         assert result["checks"][name] is None
     assert 'skipped="3"' in open(result["reports"]["junit"]).read()
+
+
+def test_a_parser_in_the_project_reads_the_records_and_names_what_the_queries_lack(box):
+    code, result, stderr = e2e(box, "--producer", "pipe_producer", "--consumer", "pipe_consumer",
+                               "--topic", "pipe-records", "--index", "pipe-records", "--count", "200",
+                               "--format", "parsers.pipe.parse")
+    assert code == 0, json.dumps(result["check_details"], indent=1) + stderr
+    assert result["record_format"] == "parsers.pipe.parse" and (result["lost"], result["duplicates"]) == (0, 0)
+    for check in (c for c in result["check_details"] if c["name"] in QUERIES):
+        assert check["status"] == "SKIPPED" and "lack timestamp" in check["detail"], check
 
 
 def test_a_dag_id_that_does_not_exist_fails_at_once_listing_the_ones_found(box):
