@@ -31,20 +31,29 @@ class Parsed:
     records: list[tuple[KafkaRecord, dict | None]] = field(default_factory=list)
     why_unknown: str = ""
 
-    @property
-    def unreadable(self) -> int:
-        return sum(1 for _, f in self.records if f is None)
+
+UNKNOWN = "unknown record format (not JSON, not Apache common/combined log lines): give --format or a parser"
 
 
 def parse_records(records: list[KafkaRecord], fmt: formats.RecordFormat | None) -> Parsed:
     """Records in `fmt`, or in the format detected from them when `fmt` is None."""
+    fmt = fmt or formats.detect([r.value for r in records])
     if fmt is None:
-        fmt = formats.detect([r.value for r in records])
-        if fmt is None:
-            return Parsed(None, [(r, None) for r in records],
-                          "unknown record format (not JSON, not Apache common/combined log lines): "
-                          "give --format or a parser")
+        return Parsed(None, [(r, None) for r in records], UNKNOWN)
     return Parsed(fmt, [(r, fmt.parse(r.value)) for r in records])
+
+
+def parse_topic(records: list[KafkaRecord], before: dict[int, int],
+                fmt: formats.RecordFormat | None) -> tuple[Parsed, Parsed]:
+    """The topic read once and parsed once, in `fmt` or the format detected from the run's
+    records: (the run's records, from the offsets `before` on; every record)."""
+    def in_run(record: KafkaRecord) -> bool:
+        return record.offset >= before.get(record.partition, 0)
+
+    fmt = fmt or formats.detect([r.value for r in records if in_run(r)])
+    everything = parse_records(records, fmt) if fmt else Parsed(None, [(r, None) for r in records], UNKNOWN)
+    run = Parsed(everything.fmt, [(r, f) for r, f in everything.records if in_run(r)], everything.why_unknown)
+    return run, everything
 
 
 def choose_identity(declared: Identity | None, topic: str, parsed: Parsed, es: Es, index: str) -> Identity | None:

@@ -208,7 +208,7 @@ class Accounting:
         return asdict(self)
 
 
-def _example(record: KafkaRecord, key: str | None, count: int) -> Example:
+def example(record: KafkaRecord, key: str | None, count: int) -> Example:
     excerpt = (record.value or b"").decode("utf-8", errors="replace")[:EXCERPT_CHARS]
     return Example(record.partition, record.offset, key, excerpt, count)
 
@@ -251,9 +251,9 @@ def tally(identity: Identity, topic: str, records: list[tuple[KafkaRecord, dict 
         lost += missing
         duplicates += extra
         if missing and len(lost_examples) < examples:
-            lost_examples.append(_example(group[0], key, missing))
+            lost_examples.append(example(group[0], key, missing))
         if extra and len(duplicate_examples) < examples:
-            duplicate_examples.append(_example(group[0], key, extra))
+            duplicate_examples.append(example(group[0], key, extra))
     return Accounting(len(records), len(groups), lost, duplicates, len(unidentified), preexisting,
                       lost_examples, duplicate_examples,
-                      [_example(r, None, 1) for r in unidentified[:examples]])
+                      [example(r, None, 1) for r in unidentified[:examples]])

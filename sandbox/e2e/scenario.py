@@ -12,7 +12,7 @@ from sandbox.e2e.airflow_api import AirflowApi
 from sandbox.e2e.dags import E2EError, PipelineDags  # noqa: F401  (E2EError: part of this module's API)
 from sandbox.e2e.es import Es
 from sandbox.e2e.faults import FaultRun
-from sandbox.e2e.identity import Identity
+from sandbox.e2e.identity import Identity, example
 from sandbox.e2e.result import E2EResult
 from sandbox.runtime.base import Progress, Runtime
 from sandbox.environment.state import StateDir
@@ -158,7 +158,9 @@ class Scenario:
                 self._consume(result, clock)
                 self.dags.wait_all_finished(known)
         after = truth.end_offsets(self.bootstrap, o.topic)
-        parsed = accounting.parse_records(truth.read_range(self.bootstrap, o.topic, before, after), self.fmt)
+        # the whole topic once: the run's range for the figures, all of it for the query truth
+        parsed, everything = accounting.parse_topic(truth.read_range(self.bootstrap, o.topic, {}, after),
+                                                    before, self.fmt)
         self.progress.done("kafka", f"{len(parsed.records)} records added to {o.topic} "
                                     f"({_offsets(before)} -> {_offsets(after)})")
         self.es.refresh(o.index)
@@ -167,8 +169,6 @@ class Scenario:
         identity = accounting.choose_identity(self.identity, o.topic, parsed, self.es, o.index)
         accounting.account(result, parsed, identity, self.es, o.index, o.topic, ids_before,
                            self.es.count(o.index) - total_before)
-        everything = accounting.parse_records(truth.read_range(self.bootstrap, o.topic, {}, after),
-                                              parsed.fmt or self.fmt)
         accounting.query_checks(result, everything, identity, self.es, o.index, o.topic)
         clock.mark("verify")
 
@@ -247,9 +247,9 @@ class _Phases:
 
 def _lost_examples(records, parsed, found: set[str], limit: int = 5) -> list[dict]:
     """The first records (by partition, offset) whose event id is not in the index."""
-    lost = sorted((r.partition, r.offset, p.event_id, (r.value or b"").decode("utf-8", "replace")[:120])
-                  for r, p in zip(records, parsed) if p is not None and p.event_id not in found)
-    return [{"partition": a, "offset": b, "identity": c, "excerpt": d, "count": 1} for a, b, c, d in lost[:limit]]
+    lost = sorted(((r, p.event_id) for r, p in zip(records, parsed) if p is not None and p.event_id not in found),
+                  key=lambda pair: (pair[0].partition, pair[0].offset))
+    return [vars(example(r, event_id, 1)) for r, event_id in lost[:limit]]
 
 
 def _runs_summary(runs: list[dict]) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
+from typing import Iterator
 
 from sandbox.errors import SandboxError
 
@@ -108,42 +110,41 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
         consumer.close(autocommit=False)
 
 
-def groups_on_topic(bootstrap: str, topic: str) -> list[str]:
-    """Consumer groups holding committed offsets on the topic: the pipeline's consumers."""
+@contextlib.contextmanager
+def _admin(bootstrap: str) -> Iterator:
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def groups_on_topic(bootstrap: str, topic: str) -> list[str]:
+    """Consumer groups holding committed offsets on the topic: the pipeline's consumers."""
+    with _admin(bootstrap) as admin:
         groups = [g["group_id"] for g in admin.list_groups()]
         offsets = admin.list_group_offsets(groups) if groups else {}
         return sorted(g for g, parts in offsets.items() if any(tp.topic == topic for tp in parts))
-    finally:
-        admin.close()
 
 
 def delete_groups(bootstrap: str, groups: list[str]) -> None:
     """Forget the groups (their committed offsets too): the next member joins a brand-new group."""
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    try:
+    with _admin(bootstrap) as admin:
         failed = {g: r for g, r in admin.delete_groups(groups).items() if r != "OK"}
-        if failed:
-            raise SandboxError(f"Kafka would not delete consumer group(s) {failed}",
-                               hint="a member may still be connected: wait for the consumer runs to end")
-    finally:
-        admin.close()
+    if failed:
+        raise SandboxError(f"Kafka would not delete consumer group(s) {failed}",
+                           hint="a member may still be connected: wait for the consumer runs to end")
 
 
 def remove_members(bootstrap: str, topic: str) -> int:
     """Remove every member of the groups subscribed to the topic (what Kafka does to a killed
     member once its session times out); returns how many were removed."""
-    from kafka import KafkaAdminClient
     from kafka.admin import MemberToRemove
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     removed = 0
-    try:
+    with _admin(bootstrap) as admin:
         groups = [g["group_id"] for g in admin.list_groups()]
         for group, body in (admin.describe_groups(groups) if groups else {}).items():
             members = [m["member_id"] for m in body.get("members") or []
@@ -151,6 +152,4 @@ def remove_members(bootstrap: str, topic: str) -> int:
             if members:
                 admin.remove_group_members(group, [MemberToRemove(member_id=m) for m in members])
                 removed += len(members)
-        return removed
-    finally:
-        admin.close()
+    return removed

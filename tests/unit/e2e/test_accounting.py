@@ -109,3 +109,15 @@ def test_query_checks_run_against_the_parsed_lines_and_fail_on_a_wrong_answer():
     assert not any(c.skipped for c in checks.values())
     assert checks["query_errors_on_endpoint"].passed is False  # the fake index answers nothing
     assert "total 3" in checks["query_errors_on_endpoint"].expected
+
+
+def test_the_topic_is_parsed_once_and_the_run_is_the_range_after_before():
+    lines = ['{"n": 1}', '{"n": 2}', "not json", '{"n": 4}']
+    records = [KafkaRecord(0, n, None, line.encode()) for n, line in enumerate(lines[:2])]
+    records += [KafkaRecord(1, n, None, line.encode()) for n, line in enumerate(lines[2:])]
+    run, everything = accounting.parse_topic(records, {0: 1, 1: 1}, None)
+    assert [(r.partition, r.offset) for r, _ in run.records] == [(0, 1), (1, 1)]
+    assert len(everything.records) == 4 and everything.fmt is run.fmt and run.fmt.name == "json"
+    assert [f for _, f in everything.records][2] is None  # the old unreadable record stays unread
+    run, everything = accounting.parse_topic(records, {0: 2, 1: 0}, None)  # run: "not json", {"n": 4}
+    assert run.fmt is None and everything.fmt is None and "unknown record format" in run.why_unknown
