@@ -40,6 +40,8 @@ class Settings:
     startup_timeout: float = 300.0  # the startup script's limit: MWAA's 5 minutes
     dag_sync_interval: float = 30.0  # seconds between S3 -> dags passes, as on MWAA
     offline: bool = False  # never reach a package index
+    worker_autoscaling: bool = True  # MinWorkers -> MaxWorkers as tasks queue, as MWAA scales
+    scale_down_after: float = 120.0  # seconds without tasks before extra workers go (MWAA: 2-5 min)
     # The compose runtime's own settings.
     offline_images: bool = False  # build every image from local sources (no container registry)
     compose_subnet: str = "172.28.83.0/24"  # the compose network; the broker gets a fixed address in it
@@ -62,6 +64,7 @@ _CONVERTERS = {
     "elasticsearch_port": int, "aws_port": int,
     "mwaa_data_dir": Path, "cache_dir": Path,
     "start_timeout": float, "startup_timeout": float, "dag_sync_interval": float, "offline": "bool",
+    "worker_autoscaling": "bool", "scale_down_after": float,
     "offline_images": "bool", "compose_subnet": str, "ulimit_nofile": int, "aws_emulator": str,
 }
 
@@ -155,7 +158,7 @@ def _validate(settings: Settings) -> None:
                               hint=f"give one of them another port with {env_var(name)}")
         seen[port] = name
     _validate_compose(settings)
-    for name in ("start_timeout", "startup_timeout", "dag_sync_interval"):
+    for name in ("start_timeout", "startup_timeout", "dag_sync_interval", "scale_down_after"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds",
                               hint=f"set {env_var(name)} to e.g. 30")

@@ -85,7 +85,8 @@ def load_spec(project_dir: Path) -> EnvironmentSpec:
 def parse_spec(raw: dict[str, Any], source: str = SPEC_FILE) -> EnvironmentSpec:
     v = _Validator(raw)
     env_class = v.choice("EnvironmentClass", "mw1.small", tuple(ENVIRONMENT_CLASSES))
-    default_schedulers = min(2, ENVIRONMENT_CLASSES[env_class].max_schedulers)
+    cls = ENVIRONMENT_CLASSES[env_class]
+    default_schedulers = min(2, cls.max_schedulers)
     spec = EnvironmentSpec(
         name=v.string("Name", "mwaa-sandbox", pattern=_NAME_RE,
                       allowed="a letter followed by up to 79 letters, digits, - or _"),
@@ -95,8 +96,8 @@ def parse_spec(raw: dict[str, Any], source: str = SPEC_FILE) -> EnvironmentSpec:
         schedulers=v.integer("Schedulers", default_schedulers, 1, 5),
         min_workers=v.integer("MinWorkers", 1, 1, 25),
         max_workers=v.integer("MaxWorkers", 10, 1, 25),
-        min_webservers=v.integer("MinWebservers", 2, 1, 5),
-        max_webservers=v.integer("MaxWebservers", 2, 1, 5),
+        min_webservers=v.integer("MinWebservers", cls.min_webservers, 1, 5),
+        max_webservers=v.integer("MaxWebservers", min(2, cls.max_webservers), 1, 5),
         webserver_access_mode=v.choice("WebserverAccessMode", "PRIVATE_ONLY", ACCESS_MODES),
         source_bucket_arn=v.string("SourceBucketArn", "arn:aws:s3:::mwaa-sandbox-bucket",
                                    pattern=_BUCKET_ARN_RE, allowed="arn:aws:s3:::<bucket-name>"),
@@ -123,6 +124,11 @@ def _check_cross_field(spec: EnvironmentSpec) -> None:
         raise SpecError(
             f"{SPEC_FILE}: Schedulers: {spec.schedulers} is not allowed for {cls.name} "
             f"(allowed: {cls.min_schedulers} to {cls.max_schedulers})")
+    for key, count in (("MinWebservers", spec.min_webservers), ("MaxWebservers", spec.max_webservers)):
+        if not cls.min_webservers <= count <= cls.max_webservers:
+            allowed = (f"{cls.min_webservers}" if cls.min_webservers == cls.max_webservers
+                       else f"{cls.min_webservers} to {cls.max_webservers}")
+            raise SpecError(f"{SPEC_FILE}: {key}: {count} is not allowed for {cls.name} (allowed: {allowed})")
     if spec.min_workers > spec.max_workers:
         raise SpecError(f"{SPEC_FILE}: MinWorkers: {spec.min_workers} is greater than "
                         f"MaxWorkers ({spec.max_workers})")

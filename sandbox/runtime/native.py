@@ -11,6 +11,7 @@ from pathlib import Path
 from sandbox import startup as startup_script
 from sandbox.environment import envstate
 from sandbox.environment.airflow_env import AirflowEnvironment
+from sandbox.mwaa.autoscale import DEMAND_SQL, Autoscaler
 from sandbox.environment.project import install_plugins, link_environment, project_plugins, project_requirements
 from sandbox.errors import NotRunningError, NotSupportedInRuntime, ReadinessTimeout, ServiceFailedError
 from sandbox.probes import wait_for
@@ -51,7 +52,26 @@ class NativeRuntime(Runtime):
     def supervised_names(self) -> list[str]:
         """What the supervisor restarts: Airflow's components (MWAA replaces their containers)
         and the sandbox's helpers; the infrastructure stands in for managed services."""
-        return [dagsync.NAME, *airflow_service.process_names(self.settings), logship.NAME]
+        base = airflow_service.process_names(self.settings)
+        extra = [n for n in workers.all_names(self.settings) if n not in base]  # restarted while recorded
+        return [dagsync.NAME, *base, *extra, logship.NAME]
+
+    def extra_workers(self) -> list[str]:
+        """Workers autoscaling started beyond MinWorkers (recorded, alive or not)."""
+        base = set(workers.names(self.settings))
+        records = self.state.load_registry()
+        return [n for n in workers.all_names(self.settings) if n not in base and n in records]
+
+    def worker_scaling(self, log) -> supervise.WorkerScaling | None:
+        """MWAA's autoscaling between the worker bounds, or None when there is nothing to scale."""
+        low, high = workers.bounds(self.settings)
+        if high <= low:
+            return None
+        scaler = Autoscaler(self.settings.spec.env_class.tasks_per_worker, low, high,
+                            self.settings.scale_down_after)
+        demand = lambda: int(postgres.sql(self.settings, DEMAND_SQL, timeout=10).strip() or 0)  # noqa: E731
+        return supervise.WorkerScaling(self.state, scaler, workers.all_names(self.settings), demand,
+                                       start=self.respawn, stop=lambda name: self._stop_names([name]), log=log)
 
     def running(self) -> dict[str, ProcessRecord]:
         return {n: r for n, r in self.state.load_registry().items() if is_alive(r)}
@@ -62,8 +82,8 @@ class NativeRuntime(Runtime):
                             self.state.load_sessions())
 
     def is_up(self) -> bool:
-        alive = self.running()
-        if set(alive) != set(self.process_names()):
+        alive = set(self.running()) - set(self.extra_workers())
+        if alive != set(self.process_names()):
             return False
         return airflow_service.health_probe(self.settings).check().ready
 
@@ -137,7 +157,7 @@ class NativeRuntime(Runtime):
             return (dagsync if name == dagsync.NAME else logship).process(self.settings)
         venv = (self.state.root / "airflow-env").resolve()
         env = self.airflow.process_env(venv, self.state.load_exports())
-        return next(s for s in airflow_service.processes(self.settings, self.state, venv, env) if s.name == name)
+        return airflow_service.processes(self.settings, self.state, venv, env, [name])[0]
 
     def respawn(self, name: str) -> ProcessRecord:
         """The supervisor's restart, without waiting: what is left of the dead process's session
@@ -163,7 +183,7 @@ class NativeRuntime(Runtime):
         """An environment update: stop Airflow's processes, start them on `venv` with `startup`'s
         exports (the rest of the sandbox keeps running). What ran before is kept for roll_back."""
         self._keep_for_rollback()
-        self._stop_names(airflow_service.process_names(self.settings))
+        self._stop_names(self._airflow_names())
         if before_start is not None:
             before_start()
         if startup is not None:
@@ -175,13 +195,16 @@ class NativeRuntime(Runtime):
         script's exports and the old plugins, as MWAA rolls back. False: nothing to go back to."""
         if self.previous_env is None:
             return False
-        self._stop_names(airflow_service.process_names(self.settings))  # whatever half-started
+        self._stop_names(self._airflow_names())  # whatever half-started
         shutil.rmtree(self.state.plugins_folder, ignore_errors=True)
         if self._saved_plugins.is_dir():
             shutil.copytree(self._saved_plugins, self.state.plugins_folder, symlinks=True)
         self.state.plugins_folder.mkdir(parents=True, exist_ok=True)
         self._launch_airflow(self.previous_env, self.previous_exports)
         return True
+
+    def _airflow_names(self) -> list[str]:
+        return self.extra_workers() + airflow_service.process_names(self.settings)
 
     @property
     def _saved_plugins(self) -> Path:
@@ -245,7 +268,7 @@ class NativeRuntime(Runtime):
     # -- down, reset, status, logs ------------------------------------------------------------------
     def down(self) -> list[str]:
         records = self.state.load_registry()
-        alive = [n for n in self.process_names() if n in records and is_alive(records[n])]
+        alive = [n for n in self.process_names() + self.extra_workers() if n in records and is_alive(records[n])]
         tree = self.processes()
         self._stop_names(list(records))
         sweep.wait_gone(tree, 3.0)  # children of a stopped parent exit on their own first
@@ -260,9 +283,9 @@ class NativeRuntime(Runtime):
 
     def _stop_names(self, names: list[str]) -> None:
         records = self.state.load_registry()
-        # Reverse dependency order: Airflow first, the database last.
-        order = [n for n in reversed(self.process_names()) if n in names]
-        order += [n for n in names if n not in order]
+        # Reverse dependency order: Airflow first (workers autoscaling added before all), the database last.
+        known = self.process_names()
+        order = [n for n in names if n not in known] + [n for n in reversed(known) if n in names]
         for name in order:
             record = records.get(name)
             if record is None:
@@ -285,7 +308,8 @@ class NativeRuntime(Runtime):
         rows = []
         urls = {e.service: e.url for e in self.endpoints()}
         supervised = supervise.read_status(self.state)
-        for name in self.process_names():
+        extra = self.extra_workers()
+        for name in self.process_names() + extra:
             record = records.get(name)
             alive = record is not None and is_alive(record)
             services = [kafka.NAME, elasticsearch.NAME] if name == "noida" else [name]
@@ -294,6 +318,8 @@ class NativeRuntime(Runtime):
                 state, detail = ("running", "") if alive else ("stopped", "")
                 if alive and name.startswith("airflow-"):
                     state, detail = self.airflow.component_state(name, body)
+                if name in extra:
+                    detail = "; ".join(filter(None, [detail, "added by autoscaling beyond MinWorkers"]))
                 if seen.gave_up and not alive:
                     state, detail = "crash-looping", f"not restarted any more: {seen.last_exit}"
                 elif seen.restarts:
@@ -318,11 +344,12 @@ class NativeRuntime(Runtime):
         process = "noida" if service in (kafka.NAME, elasticsearch.NAME) else service
         if process == "airflow":
             process = "airflow-webserver"
-        if process not in self.process_names() and process != "environment-update":
+        if process not in self.log_services() + ["noida", "airflow-webserver"]:
             raise NotRunningError(f"no service named {service!r}",
                                   hint=f"choose one of {', '.join(self.log_services())}")
         return self.state.log_file(process)
 
     def log_services(self) -> list[str]:
+        extra = [n for n in workers.all_names(self.settings) if n not in workers.names(self.settings)]
         return (["postgres", "kafka", "elasticsearch", "aws", dagsync.NAME]
-                + airflow_service.process_names(self.settings) + [logship.NAME, "environment-update"])
+                + airflow_service.process_names(self.settings) + extra + [logship.NAME, "environment-update"])

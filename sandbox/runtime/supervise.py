@@ -22,9 +22,11 @@ from typing import Callable
 
 from sandbox.environment import envstate
 from sandbox.environment.state import StateDir
+from sandbox.mwaa.autoscale import Autoscaler
 from sandbox.proc import ProcessRecord, is_alive, tail
 
 STATUS_FILE = "supervisor.json"
+SCALING_FILE = "autoscaling.json"  # the workers autoscaling runs and why, for `status`
 INTERVAL = 2.0  # seconds between checks
 MAX_RESTARTS = 5  # within WINDOW seconds; one more crash and the component is given up on
 WINDOW = 600.0
@@ -100,6 +102,49 @@ class Supervisor:
         return True
 
 
+class WorkerScaling:
+    """MWAA's worker autoscaling each check: the autoscaler's target from the tasks running or
+    queued; workers added in name order, the extra ones (highest first) stopped when idle."""
+
+    def __init__(self, state: StateDir, autoscaler: Autoscaler, names: list[str], demand: Callable[[], int],
+                 start: Callable[[str], object], stop: Callable[[str], None],
+                 log: Callable[[str], None] = print, clock: Callable[[], float] = time.time):
+        self.state, self.autoscaler, self.names = state, autoscaler, names
+        self.demand, self.start, self.stop, self.log, self.clock = demand, start, stop, log, clock
+
+    def check(self) -> int:
+        """Returns the number of workers after the check."""
+        recorded = self.state.load_registry()
+        current = [n for n in self.names if n in recorded]
+        decision = self.autoscaler.decide(self.demand(), len(current), self.clock())
+        if not decision.reason:
+            return len(current)
+        if decision.target > len(current):
+            for name in [n for n in self.names if n not in current][:decision.target - len(current)]:
+                self.log(f"autoscaling: {decision.reason}: starting {name}")
+                self.start(name)
+        else:
+            for name in reversed(current[decision.target:]):
+                self.log(f"autoscaling: {decision.reason}: stopping {name}")
+                self.stop(name)
+        write_scaling(self.state, decision.target, decision.reason, self.clock())
+        return decision.target
+
+
+def write_scaling(state: StateDir, workers: int, reason: str, at: float) -> None:
+    path = state.root / SCALING_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"workers": workers, "reason": reason, "at": at}))
+    tmp.replace(path)
+
+
+def read_scaling(state: StateDir) -> dict:
+    try:
+        return json.loads((state.root / SCALING_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def main(argv: list[str] | None = None) -> int:
     from sandbox.errors import SandboxError
     from sandbox.probes import bypass_proxy_for_loopback
@@ -120,14 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     path = envstate.state_file(runtime.settings)
     available = lambda: (envstate.read(path) or envstate.EnvironmentState("")).state == envstate.AVAILABLE  # noqa: E731
-    supervisor = Supervisor(runtime.state, runtime.supervised_names(), runtime.respawn, available,
-                            log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
+    log = lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)  # noqa: E731
+    supervisor = Supervisor(runtime.state, runtime.supervised_names(), runtime.respawn, available, log=log)
+    checks: list[Callable[[], object]] = [supervisor.check]
+    scaling = runtime.worker_scaling(log)
+    if scaling is not None:
+        checks.append(lambda: available() and scaling.check())
     print(f"supervisor: watching {', '.join(supervisor.supervised)} (pid {os.getpid()})", flush=True)
     while not stop.wait(INTERVAL):
-        try:
-            supervisor.check()
-        except SandboxError as exc:  # one failed restart must not end supervision
-            print(f"supervisor: {exc.one_line()}", flush=True)
+        for check in checks:
+            try:
+                check()
+            except SandboxError as exc:  # one failed restart must not end supervision
+                print(f"supervisor: {exc.one_line()}", flush=True)
     return 0
 
 

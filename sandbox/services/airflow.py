@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,14 +249,20 @@ def process_names(settings: Settings) -> list[str]:
     return schedulers + others + workers.names(settings) + ["airflow-webserver"]
 
 
-def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, str]) -> list[ProcessSpec]:
+def processes(settings: Settings, state: StateDir, venv: Path, env: dict[str, str],
+              names: list[str] | None = None) -> list[ProcessSpec]:
+    """How each process starts: the environment's (process_names) or the ones named (e.g. a
+    worker autoscaling adds)."""
     health = health_probe(settings)
     specs = []
-    for name in process_names(settings):
-        if workers.is_worker(name):
-            cmd = component_command(venv, {**env, **workers.scratch_env(state.root, name)}, name,
-                                    cwd=workers.scratch(state.root, name))
-            probe = workers.probe(state.log_file(name))
+    hybrid = settings.spec.env_class.hybrid
+    for name in names or process_names(settings):
+        if workers.is_worker(name) or (hybrid and name == "airflow-scheduler"):
+            # mw1.micro: the scheduler shares its worker's container, so its scratch space too
+            space = workers.names(settings)[0] if hybrid else name
+            cmd = component_command(venv, {**env, **workers.scratch_env(state.root, space)}, name,
+                                    cwd=workers.scratch(state.root, space))
+            probe = workers.probe(state.log_file(name)) if workers.is_worker(name) else health
         else:
             cmd, probe = component_command(venv, env, name), health
         specs.append(ProcessSpec(name, cmd, probe, (name,), stop_grace=30.0))
@@ -275,11 +282,32 @@ _JOB_CHECK = ("import os, socket, sys, psycopg2; "
 INFRA = (postgres.NAME, kafka.NAME, elasticsearch.NAME, aws.NAME)  # what every component waits for
 
 
+def compose_names(settings: Settings) -> list[str]:
+    """One container per process, but mw1.micro's worker lives in the scheduler's container."""
+    hybrid = settings.spec.env_class.hybrid
+    return [n for n in process_names(settings) if not (hybrid and workers.is_worker(n))]
+
+
 def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
     services = {"airflow-init": _compose_init(inputs)}
-    for name in process_names(inputs.settings):
+    for name in compose_names(inputs.settings):
         services[name] = _compose_component(inputs, name)
+    if inputs.settings.spec.env_class.hybrid:
+        _make_hybrid(services["airflow-scheduler"], workers.names(inputs.settings)[0])
     return services
+
+
+def _make_hybrid(service: dict, worker: str) -> None:
+    """MWAA's mw1.micro container: the scheduler and a Celery worker side by side; when either
+    exits the container stops (and is replaced), as MWAA's hybrid container is."""
+    logs = containers.COMPONENT_LOGS
+    run = lambda name: f'{shlex.join(component_argv(name))} > >(tee -a {logs}/{name}.log) 2>&1 &'  # noqa: E731
+    script = (f"{run(worker)} {run('airflow-scheduler')} "
+              'trap \'kill -TERM $(jobs -p) 2>/dev/null\' TERM; wait -n; code=$?; '
+              "kill -TERM $(jobs -p) 2>/dev/null; wait; exit $code")
+    service["command"] = ["bash", "-c", script]
+    job, ready = service["healthcheck"]["test"], f"{logs}/{worker}.log"
+    service["healthcheck"]["test"] = ["CMD-SHELL", f"{shlex.join(job[1:])} && grep -qF '{workers.READY}' {ready}"]
 
 
 def _compose_base(inputs: containers.RenderInputs) -> dict:

@@ -14,8 +14,23 @@ PREFIX = "airflow-worker-"
 READY = " ready."  # Celery's line once the worker consumes: "celery@host ready."
 
 
+def bounds(settings: Settings) -> tuple[int, int]:
+    """How many workers run: MinWorkers at start, up to MaxWorkers by autoscaling (MinWorkers
+    when the sandbox's autoscaling is off); mw1.micro's one hybrid worker whatever they say."""
+    spec = settings.spec
+    if spec.env_class.hybrid:
+        return 1, 1
+    return spec.min_workers, spec.max_workers if settings.worker_autoscaling else spec.min_workers
+
+
 def names(settings: Settings) -> list[str]:
-    return [f"{PREFIX}{n}" for n in range(1, settings.spec.min_workers + 1)]
+    """The workers started with the environment (MinWorkers)."""
+    return [f"{PREFIX}{n}" for n in range(1, bounds(settings)[0] + 1)]
+
+
+def all_names(settings: Settings) -> list[str]:
+    """Every worker autoscaling may run, in the order they are added."""
+    return [f"{PREFIX}{n}" for n in range(1, bounds(settings)[1] + 1)]
 
 
 def is_worker(name: str) -> bool:

@@ -24,7 +24,7 @@ VOLUMES = ("postgres-data", "kafka-data", "elasticsearch-data", "dags", "airflow
 
 def service_names(settings: Settings) -> list[str]:
     """Every compose service, in start order (the Airflow components from mwaa.yaml)."""
-    return [*INFRA, dagsync.NAME, "airflow-init", *airflow_service.process_names(settings), logship.NAME]
+    return [*INFRA, dagsync.NAME, "airflow-init", *airflow_service.compose_names(settings), logship.NAME]
 
 
 def render(inputs: RenderInputs) -> dict:

@@ -195,3 +195,15 @@ def test_invalid_strings_name_their_key(raw, key):
 
 def test_bucket_name_from_arn():
     assert parse_spec({"SourceBucketArn": "arn:aws:s3:::my.bucket-1"}).bucket_name == "my.bucket-1"
+
+
+def test_mw1_micro_has_one_web_server_by_default_and_allows_no_more():
+    spec = parse_spec({"EnvironmentClass": "mw1.micro"})
+    assert (spec.schedulers, spec.min_webservers, spec.max_webservers) == (1, 1, 1)
+    message = spec_error({"EnvironmentClass": "mw1.micro", "MaxWebservers": 2})
+    assert message == "mwaa.yaml: MaxWebservers: 2 is not allowed for mw1.micro (allowed: 1)"
+
+
+def test_larger_classes_need_two_to_five_web_servers():
+    message = spec_error({"EnvironmentClass": "mw1.small", "MinWebservers": 1})
+    assert message == "mwaa.yaml: MinWebservers: 1 is not allowed for mw1.small (allowed: 2 to 5)"

@@ -85,3 +85,41 @@ def test_a_record_that_is_gone_is_not_restarted(state):
     state.save_registry({})  # `down` forgot it
     sup, spawned = make(state)
     assert sup.check() == [] and spawned == []
+
+
+class Workers:
+    """Start and stop as the runtime would: a started worker is recorded, a stopped one forgotten."""
+
+    def __init__(self, state):
+        self.state, self.events = state, []
+
+    def start(self, name):
+        self.events.append(f"+{name}")
+        self.state.record_process(name, DEAD)
+
+    def stop(self, name):
+        self.events.append(f"-{name}")
+        self.state.forget_process(name)
+
+
+def scaling(state, demand, clock):
+    names = [f"airflow-worker-{n}" for n in range(1, 5)]
+    workers = Workers(state)
+    scaler = supervise.Autoscaler(5, 1, 4, idle_seconds=60)
+    return supervise.WorkerScaling(state, scaler, names, lambda: demand[0], workers.start, workers.stop,
+                                   log=lambda line: None, clock=clock), workers
+
+
+def test_autoscaling_adds_the_next_workers_and_removes_the_extra_ones_highest_first(state):
+    state.save_registry({"airflow-worker-1": DEAD})
+    demand, clock = [13], Clock()
+    scale, workers = scaling(state, demand, clock)
+    assert scale.check() == 3 and workers.events == ["+airflow-worker-2", "+airflow-worker-3"]
+    assert supervise.read_scaling(state)["workers"] == 3
+    demand[0] = 0
+    assert scale.check() == 3  # not idle long enough yet
+    clock.now += 61
+    assert scale.check() == 1
+    assert workers.events[2:] == ["-airflow-worker-3", "-airflow-worker-2"]
+    assert set(state.load_registry()) == {"airflow-worker-1"}
+    assert "back to MinWorkers (1)" in supervise.read_scaling(state)["reason"]

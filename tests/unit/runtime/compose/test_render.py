@@ -147,3 +147,57 @@ def test_docker_compose_rejects_broken_files(project, tmp_path, breakage, words)
     result = compose_config(tmp_path, yaml.safe_dump(doc))
     assert not result.ok
     assert words in result.stderr
+
+
+def micro(project):
+    (project / "mwaa.yaml").write_text("EnvironmentClass: mw1.micro\n")
+    return render.render(inputs(project))
+
+
+def test_mw1_micro_runs_its_worker_inside_the_scheduler_container(project, tmp_path):
+    doc = micro(project)
+    airflow_services = [n for n in doc["services"] if n.startswith("airflow-")]
+    assert airflow_services == ["airflow-init", "airflow-scheduler", "airflow-dag-processor",
+                                "airflow-triggerer", "airflow-webserver"]
+    scheduler = doc["services"]["airflow-scheduler"]
+    assert "airflow celery worker" in scheduler["command"][2] and "airflow scheduler" in scheduler["command"][2]
+    test = scheduler["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL" and "SchedulerJob" in test[1] and "airflow-worker-1.log" in test[1]
+    assert compose_config(tmp_path, render.to_yaml(doc)).ok
+
+
+def run_hybrid(project, tmp_path, worker_exit: str, scheduler_exit: str, signal_after: float | None = None):
+    """The hybrid container's script with `airflow` stubbed: each stub logs, then exits or sleeps."""
+    import signal
+    import subprocess
+    import time
+
+    script = micro(project)["services"]["airflow-scheduler"]["command"][2]
+    script = script.replace(airflow.containers.COMPONENT_LOGS, str(tmp_path))
+    stub = tmp_path / "bin" / "airflow"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/bash\necho "started $1"\ntrap \'echo "$1 got TERM"; exit 143\' TERM\n'
+                    f'if [ "$1" = celery ]; then {worker_exit}; else {scheduler_exit}; fi\n'
+                    'sleep 60 & wait\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(["bash", "-c", script], env=env, start_new_session=True)
+    if signal_after is not None:
+        time.sleep(signal_after)
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=20), (tmp_path / "airflow-worker-1.log").read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_the_hybrid_container_stops_when_its_worker_dies(project, tmp_path):
+    code, worker_log = run_hybrid(project, tmp_path, worker_exit="exit 3", scheduler_exit="true")
+    assert code == 3 and "started celery" in worker_log
+
+
+def test_the_hybrid_container_passes_dockers_stop_to_both(project, tmp_path):
+    code, worker_log = run_hybrid(project, tmp_path, "true", "true", signal_after=1.5)
+    assert code != 0 and "celery got TERM" in worker_log
+    assert "scheduler got TERM" in (tmp_path / "airflow-scheduler.log").read_text()
