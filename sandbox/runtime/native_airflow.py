@@ -44,10 +44,8 @@ class AirflowSetup:
             "airflow db migrate")
         self.progress.step("airflow-db", "creating the admin user")
         password = self.state.admin_password()
-        runner.run(airflow_service.airflow_command(
-            venv, env, "users", "create", "--role", "Admin", "--username", airflow_service.ADMIN_USER,
-            "--password", password, "--email", "admin@example.com", "--firstname", "MWAA",
-            "--lastname", "Sandbox", timeout=300)).check("airflow users create")
+        runner.run(airflow_service.airflow_command(venv, env, *airflow_service.users_create_args(password),
+                                                   timeout=300)).check("airflow users create")
         self.stamp.write_text("migrated\n")
         self.progress.done("airflow-db", "migrated, admin user created")
 

@@ -321,11 +321,18 @@ def _compose_base(inputs: containers.RenderInputs) -> dict:
             "volumes": volumes}
 
 
+def users_create_args(password: str) -> list[str]:
+    """`airflow users create` for the admin; `--password=VALUE`, as a generated password may
+    start with `-`, which argparse takes for an option after a separate `--password`."""
+    return ["users", "create", "--role", "Admin", "--username", ADMIN_USER, f"--password={password}",
+            "--email", "admin@example.com", "--firstname", "MWAA", "--lastname", "Sandbox"]
+
+
 def _compose_init(inputs: containers.RenderInputs) -> dict:
     """Migrate the database and add the admin user, then exit (the components wait for it)."""
     script = (f"airflow db migrate && {{ airflow users list -o plain | grep -qw {ADMIN_USER} || "
-              f"airflow users create --role Admin --username {ADMIN_USER} --password \"$SANDBOX_ADMIN_PASSWORD\" "
-              "--email admin@example.com --firstname MWAA --lastname Sandbox; }")
+              f"airflow {shlex.join(users_create_args('PASSWORD'))}; }}").replace(
+                  "--password=PASSWORD", '--password="$SANDBOX_ADMIN_PASSWORD"')
     service = _compose_base(inputs)
     service["environment"] = {**service["environment"], "SANDBOX_ADMIN_PASSWORD": inputs.admin_password}
     service.update(command=["bash", "-c", script], restart="no",

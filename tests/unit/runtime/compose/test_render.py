@@ -201,3 +201,8 @@ def test_the_hybrid_container_passes_dockers_stop_to_both(project, tmp_path):
     code, worker_log = run_hybrid(project, tmp_path, "true", "true", signal_after=1.5)
     assert code != 0 and "celery got TERM" in worker_log
     assert "scheduler got TERM" in (tmp_path / "airflow-scheduler.log").read_text()
+
+
+def test_the_init_script_passes_the_password_attached_to_its_option(project):
+    script = render.render(inputs(project))["services"]["airflow-init"]["command"][2]
+    assert '--password="$SANDBOX_ADMIN_PASSWORD"' in script and "--password=" in script
