@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from sandbox.e2e import truth
 from sandbox.e2e.dags import E2EError, PipelineDags
 from sandbox.e2e.es import Es
@@ -23,6 +25,8 @@ from sandbox.runtime.base import Progress, Runtime
 SCENARIOS = {
     "fresh-group": "records exist before the consumer group ever joined",
     "retry": "the consumer's task is killed (SIGKILL) after writing part of a batch, then retried",
+    "worker-kill": "the Celery worker running the consumer dies (SIGKILL, with its pool) mid-batch: "
+                   "the worker is replaced and the task retried once the scheduler finds it a zombie",
     "overlap": "two consumer runs at once",
     "broker-restart": "Kafka restarts while the consumer runs",
     "es-restart": "Elasticsearch restarts while the consumer writes",
@@ -59,6 +63,32 @@ def task_runners(dag_id: str, run_id: str) -> list[int]:
     return found
 
 
+def celery_main_process(pid: int) -> int | None:
+    """The Celery worker's main process above a task process: the topmost ancestor titled as a
+    Celery process ("[celeryd: NAME:MainProcess]", "airflow celery worker"; on compose that is
+    the container's init, so the whole container dies, as a worker container does on MWAA)."""
+    try:
+        chain = [psutil.Process(pid), *psutil.Process(pid).parents()]
+    except psutil.Error:
+        return None
+    found = None
+    for proc in chain:
+        try:
+            cmdline = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
+        if "celeryd:" in cmdline or "celery worker" in cmdline:
+            found = proc.pid
+    return found
+
+
+def family(pid: int) -> list[int]:
+    try:
+        return [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return []
+
+
 @dataclass
 class FaultRun:
     """One scenario's failure, made to happen around the consumer's run."""
@@ -90,7 +120,8 @@ class FaultRun:
             return self._overlap(consumer, conf)
         baseline = self.es.count(self.index)
         run_id = self.dags.trigger(consumer, conf)
-        act = {"retry": self._kill_task, "broker-restart": self._restart, "es-restart": self._restart}.get(self.name)
+        act = {"retry": self._kill_task, "worker-kill": self._kill_worker, "broker-restart": self._restart,
+               "es-restart": self._restart}.get(self.name)
 
         def during() -> None:
             if act is not None and not self.exercised and self.es.count(self.index) > baseline:
@@ -99,7 +130,8 @@ class FaultRun:
         try:
             self.dags.wait(consumer, run_id, during=during, interval=0.2)
         except E2EError:
-            if not (self.name == "retry" and self.exercised and self.dags.api.run_state(consumer, run_id) == "failed"):
+            if not (self.name in ("retry", "worker-kill") and self.exercised
+                    and self.dags.api.run_state(consumer, run_id) == "failed"):
                 raise
             self.details.append("the task has no retries left: cleared as an operator would, and rerun")
             self.dags.api.clear_failed(consumer, run_id)
@@ -123,6 +155,27 @@ class FaultRun:
                             f"documents started arriving (index at {written})")
         if "kafka" in self.runtime.stand_ins():
             time.sleep(1.0)  # the socket closes with the process
+            removed = truth.remove_members(self.bootstrap, self.topic)
+            self.caveats.append(f"noida-db never expires a killed consumer-group member: the sandbox removed "
+                                f"{removed}, as Kafka does once session.timeout.ms passes")
+
+    def _kill_worker(self, consumer: str, run_id: str) -> None:
+        runners = task_runners(consumer, run_id)
+        main = next((m for m in map(celery_main_process, runners) if m), None)
+        if main is None:
+            return  # between tries, or not yet started: the next poll looks again
+        members = family(main)
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+        self.exercised = True
+        self.details.append(f"Celery worker {main} and its {len(members) - 1} child process(es) killed with SIGKILL "
+                            f"after documents started arriving (index at {self.es.count(self.index)}); "
+                            "the task is retried once the scheduler finds it a zombie")
+        if "kafka" in self.runtime.stand_ins():
+            time.sleep(1.0)
             removed = truth.remove_members(self.bootstrap, self.topic)
             self.caveats.append(f"noida-db never expires a killed consumer-group member: the sandbox removed "
                                 f"{removed}, as Kafka does once session.timeout.ms passes")
@@ -157,7 +210,7 @@ class FaultRun:
 
 GUARANTEES = (
     ("at-least-once delivery", "lost", tuple(SCENARIOS)),
-    ("no duplicates", "duplicates", ("retry", "overlap", "fresh-group")),
+    ("no duplicates", "duplicates", ("retry", "worker-kill", "overlap", "fresh-group")),
     ("survives a broker restart", "both", ("broker-restart",)),
     ("survives an Elasticsearch restart", "both", ("es-restart",)),
 )

@@ -28,6 +28,9 @@ MaxWorkers: 2
 SourceBucketArn: arn:aws:s3:::pipelines-bucket
 DagS3Path: dags
 RequirementsS3Path: requirements.txt
+AirflowConfigurationOptions:
+  # a killed worker's task is found a zombie after 60 s instead of 300 s: the worker-kill scenario
+  scheduler.scheduler_zombie_task_threshold: "60"
 """
 APACHE = ("--producer", "apache_producer", "--consumer", "apache_consumer",
           "--topic", "apache-weblogs", "--index", "apache-weblogs")
@@ -40,6 +43,10 @@ def box(module_scratch):
     for name in ("apache_pipeline.py", "pipe_pipeline.py", "latest_consumer.py"):
         shutil.copy(REPO / "tests" / "fixtures" / "pipelines" / name, sandbox.project / "dags")
     shutil.copytree(REPO / "tests" / "fixtures" / "pipelines" / "parsers", sandbox.project / "parsers")
+    for name in ("log_producer.py", "log_consumer.py"):  # the reference pair, for the worker-kill scenario
+        shutil.copy(REPO / "dags" / name, sandbox.project / "dags")
+    shutil.copytree(REPO / "dags" / "weblogs", sandbox.project / "dags" / "weblogs",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "requirements.txt", sandbox.project / "requirements.txt")
     with native_up(sandbox):
         yield sandbox
@@ -157,3 +164,17 @@ def test_the_apache_consumer_survives_a_fresh_group_but_duplicates_on_a_retry(bo
     assert guarantee(result, "no duplicates")["verdict"] == "broken"
     assert guarantee(result, "no duplicates")["scenarios"] == "retry"
     assert guarantee(result, "at-least-once delivery")["verdict"] == "holds"
+
+
+def test_a_worker_killed_mid_batch_is_replaced_and_the_reference_pipeline_loses_nothing(box):
+    """kill -9 of the Celery worker running the consumer (with its pool and the task): the
+    supervisor replaces the worker, the scheduler finds the task a zombie and retries it, and the
+    idempotent reference consumer re-indexes under the same ids: nothing lost, nothing doubled."""
+    code, result, stderr = e2e(box, "--count", "20000", "--scenarios", "worker-kill")
+    killed = scenarios(result)["worker-kill"]
+    assert "Celery worker" in killed["detail"] and "killed with SIGKILL" in killed["detail"], json.dumps(killed)
+    assert killed["status"] == "passed" and killed["lost"] == 0 and killed["duplicates"] == 0, json.dumps(killed)
+    assert code == 0, stderr
+    rows = {r["service"]: r for r in box.status()["services"]}
+    assert sum(rows[w]["restarts"] for w in ("airflow-worker-1", "airflow-worker-2")) >= 1
+    assert {rows[w]["state"] for w in ("airflow-worker-1", "airflow-worker-2")} == {"running"}

@@ -106,3 +106,39 @@ def test_a_scenario_is_judged_on_delivery_not_on_the_whole_index_queries():
     assert summary["status"] == "passed"
     assert [c.name for c in suite._checks("fresh-group", result, summary)] == ["fresh-group/no_loss",
                                                                               "fresh-group/no_duplicates"]
+
+
+TREE = """import setproctitle, subprocess, sys, time
+setproctitle.setproctitle(sys.argv[1])
+if len(sys.argv) > 2:
+    subprocess.Popen([sys.executable, __file__, *sys.argv[2:]])
+time.sleep(60)
+"""
+
+
+def test_the_celery_main_process_above_a_task_is_found_with_its_whole_family(tmp_path):
+    """A real process tree titled as Celery and Airflow title it: MainProcess -> pool -> task."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    (tmp_path / "tree.py").write_text(TREE)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "tree.py"), "[celeryd: w@h:MainProcess] -active-",
+                             "[celeryd: w@h:ForkPoolWorker-1]", "airflow task runner: dag task run"])
+    try:
+        deadline = time.monotonic() + 20
+        while len(faults.family(main.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the last child titles itself
+        members = faults.family(main.pid)
+        task = next(p for p in members if " ".join(psutil.Process(p).cmdline()).startswith("airflow task runner"))
+        assert faults.celery_main_process(task) == main.pid
+        assert members[0] == main.pid and len(members) == 3
+        assert faults.celery_main_process(os.getpid()) is None  # pytest is nobody's Celery
+    finally:
+        for pid in reversed(faults.family(main.pid)):
+            os.kill(pid, 9)
+        main.wait(timeout=10)
