@@ -6,9 +6,11 @@ engine: without one this fails, unless SANDBOX_SKIP_DOCKER_TESTS=1 (then skipped
 from __future__ import annotations
 
 import ipaddress
+import os
 import json
 import random
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -30,6 +32,8 @@ MaxWorkers: 2
 SourceBucketArn: arn:aws:s3:::compose-bucket
 DagS3Path: dags
 RequirementsS3Path: requirements.txt
+AirflowConfigurationOptions:
+  scheduler.scheduler_zombie_task_threshold: "60"  # the worker-kill scenario's retry comes in ~70 s
 """
 
 
@@ -140,13 +144,18 @@ def test_e2e_proof_through_the_containers(box):
     assert all(result["checks"].values())
 
 
-def test_retry_and_broker_restart_scenarios_through_the_containers(box):
-    """The task process killed inside a worker container, Kafka's container restarted."""
-    code, result, stderr = box.e2e("--count", "20000", "--scenarios", "retry,broker-restart")
+def test_retry_worker_kill_and_broker_restart_scenarios_through_the_containers(box):
+    """The task process killed inside a worker container, the worker's container killed (Docker
+    replaces it), Kafka's container restarted."""
+    code, result, stderr = box.e2e("--count", "20000", "--scenarios", "retry,worker-kill,broker-restart")
     verdicts = {s["name"]: (s["status"], s["detail"]) for s in result["scenarios"]}
     assert code == 0, json.dumps(result["scenarios"], indent=1) + stderr
-    assert {name: status for name, (status, _) in verdicts.items()} == {"retry": "passed", "broker-restart": "passed"}
+    assert {name: status for name, (status, _) in verdicts.items()} == {
+        "retry": "passed", "worker-kill": "passed", "broker-restart": "passed"}
     assert "killed with SIGKILL" in verdicts["retry"][1] and "kafka restarted" in verdicts["broker-restart"][1]
+    assert "Celery worker" in verdicts["worker-kill"][1]
+    worker = {r["service"]: r for r in box.status()["services"]}["airflow-worker-1"]
+    assert worker["restarts"] >= 1 and worker["state"] == "running", worker
 
 
 def test_logs_come_from_the_containers(box):
@@ -193,6 +202,24 @@ def test_requirements_check_and_parse_work_beside_the_containers(box):
     payload = json.loads(parsed.stdout)
     assert parsed.returncode == 0 and payload["import_errors"] == [], parsed.stdout + parsed.stderr
     assert {"log_producer", "log_consumer"} <= set(payload["dags"])
+
+
+def test_a_killed_worker_container_is_replaced_and_status_says_why(box):
+    """MWAA replaces a failed container: Docker's restart policy does, and `status` shows the
+    restart with the exit code and the last log line, as the native supervisor's does."""
+    container = f"{project_of(box)}-airflow-worker-1-1"
+    pid = int(subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", container],
+                             capture_output=True, text=True, check=True, timeout=30).stdout)
+    os.kill(pid, signal.SIGKILL)  # from the host: the container dies as on a crash
+    deadline = time.monotonic() + 120
+    row: dict = {}
+    while time.monotonic() < deadline:
+        row = {r["service"]: r for r in box.status()["services"]}["airflow-worker-1"]
+        if row["restarts"] >= 1 and row["state"] == "running":
+            break
+        time.sleep(3)
+    assert row["restarts"] >= 1 and row["state"] == "running", row
+    assert "last restart: exit code 137" in row["detail"] and "last log line:" in row["detail"], row
 
 
 def test_a_second_up_reports_the_running_sandbox(box):

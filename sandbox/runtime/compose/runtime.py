@@ -21,7 +21,7 @@ from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
 from sandbox.proc import runner
 from sandbox.runtime import preflight
 from sandbox.runtime.base import Runtime, ServiceStatus
-from sandbox.runtime.compose import buildlog, engine, render
+from sandbox.runtime.compose import buildlog, engine, render, restarts
 from sandbox.runtime.compose import startup as compose_startup
 from sandbox.services import airflow as airflow_service
 from sandbox.services.variables import template_variables
@@ -230,13 +230,19 @@ class ComposeRuntime(Runtime):
 
     def status(self) -> list[ServiceStatus]:
         rows = {row.get("Service"): row for row in self.compose.ps()} if self.compose.file.exists() else {}
+        replaced = restarts.by_service(list(rows.values()))  # Docker's restarts, as MWAA replaces containers
         urls = {e.service: e.url for e in self.endpoints()}
         out = []
         for service in self.services():
             row = rows.get(service)
             state, detail = _state(service, row)
+            seen = replaced.get(service, restarts.Restarts(0))
+            if seen.looping:
+                state, detail = "crash-looping", f"Docker keeps restarting it: {seen.last_exit}"
+            elif seen.count:
+                detail = "; ".join(filter(None, [detail, f"last restart: {seen.last_exit}"]))
             url = urls.get(service) or (urls["airflow"] if service == "airflow-webserver" else "")
-            out.append(ServiceStatus(service, state, url, None, detail))
+            out.append(ServiceStatus(service, state, url, None, detail, seen.count))
         return out
 
     def log_path(self, service: str) -> Path:
