@@ -11,7 +11,6 @@ from pathlib import Path
 from sandbox import startup as startup_script
 from sandbox.environment import envstate
 from sandbox.environment.airflow_env import AirflowEnvironment
-from sandbox.mwaa.autoscale import DEMAND_SQL, Autoscaler
 from sandbox.environment.project import install_plugins, link_environment, project_plugins, project_requirements
 from sandbox.errors import NotRunningError, NotSupportedInRuntime, ReadinessTimeout, ServiceFailedError
 from sandbox.probes import wait_for
@@ -63,15 +62,8 @@ class NativeRuntime(Runtime):
         return [n for n in workers.all_names(self.settings) if n not in base and n in records]
 
     def worker_scaling(self, log) -> supervise.WorkerScaling | None:
-        """MWAA's autoscaling between the worker bounds, or None when there is nothing to scale."""
-        low, high = workers.bounds(self.settings)
-        if high <= low:
-            return None
-        scaler = Autoscaler(self.settings.spec.env_class.tasks_per_worker, low, high,
-                            self.settings.scale_down_after)
-        demand = lambda: int(postgres.sql(self.settings, DEMAND_SQL, timeout=10).strip() or 0)  # noqa: E731
-        return supervise.WorkerScaling(self.state, scaler, workers.all_names(self.settings), demand,
-                                       start=self.respawn, stop=lambda name: self._stop_names([name]), log=log)
+        return supervise.worker_scaling(self.settings, self.state, start=self.respawn,
+                                        stop=lambda name: self._stop_names([name]), log=log)
 
     def running(self) -> dict[str, ProcessRecord]:
         return {n: r for n, r in self.state.load_registry().items() if is_alive(r)}

@@ -22,7 +22,7 @@ from typing import Callable
 
 from sandbox.environment import envstate
 from sandbox.environment.state import StateDir
-from sandbox.mwaa.autoscale import Autoscaler
+from sandbox.mwaa.autoscale import DEMAND_SQL, Autoscaler
 from sandbox.proc import ProcessRecord, is_alive, tail
 
 STATUS_FILE = "supervisor.json"
@@ -108,14 +108,17 @@ class WorkerScaling:
 
     def __init__(self, state: StateDir, autoscaler: Autoscaler, names: list[str], demand: Callable[[], int],
                  start: Callable[[str], object], stop: Callable[[str], None],
+                 current: Callable[[], set[str]] | None = None,
                  log: Callable[[str], None] = print, clock: Callable[[], float] = time.time):
         self.state, self.autoscaler, self.names = state, autoscaler, names
         self.demand, self.start, self.stop, self.log, self.clock = demand, start, stop, log, clock
+        # the workers there are (native: recorded, alive or being restarted; compose: containers)
+        self.current = current or (lambda: set(self.state.load_registry()))
 
     def check(self) -> int:
         """Returns the number of workers after the check."""
-        recorded = self.state.load_registry()
-        current = [n for n in self.names if n in recorded]
+        there = self.current()
+        current = [n for n in self.names if n in there]
         decision = self.autoscaler.decide(self.demand(), len(current), self.clock())
         if not decision.reason:
             return len(current)
@@ -129,6 +132,21 @@ class WorkerScaling:
                 self.stop(name)
         write_scaling(self.state, decision.target, decision.reason, self.clock())
         return decision.target
+
+
+def worker_scaling(settings, state: StateDir, start: Callable[[str], object], stop: Callable[[str], None],
+                   current: Callable[[], set[str]] | None = None,
+                   log: Callable[[str], None] = print) -> WorkerScaling | None:
+    """MWAA's autoscaling between the worker bounds (either runtime supplies start and stop),
+    or None when there is nothing to scale."""
+    from sandbox.services import postgres, workers
+
+    low, high = workers.bounds(settings)
+    if high <= low:
+        return None
+    scaler = Autoscaler(settings.spec.env_class.tasks_per_worker, low, high, settings.scale_down_after)
+    demand = lambda: int(postgres.sql(settings, DEMAND_SQL, timeout=10).strip() or 0)  # noqa: E731
+    return WorkerScaling(state, scaler, workers.all_names(settings), demand, start, stop, current, log)
 
 
 def write_scaling(state: StateDir, workers: int, reason: str, at: float) -> None:
@@ -148,7 +166,7 @@ def read_scaling(state: StateDir) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from sandbox.errors import SandboxError
     from sandbox.probes import bypass_proxy_for_loopback
-    from sandbox.runtime.native import NativeRuntime
+    from sandbox.runtime.select import make_runtime
     from sandbox.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="python -m sandbox.runtime.supervise")
@@ -156,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bypass_proxy_for_loopback(os.environ)
     try:
-        runtime = NativeRuntime(load_settings(Path(args.project)))
+        runtime, _ = make_runtime(load_settings(Path(args.project)))  # the runtime the sandbox runs on
     except SandboxError as exc:
         print(f"Error: {exc.one_line()}", file=sys.stderr, flush=True)
         return exc.exit_code

@@ -292,6 +292,10 @@ def compose_services(inputs: containers.RenderInputs) -> dict[str, dict]:
     services = {"airflow-init": _compose_init(inputs)}
     for name in compose_names(inputs.settings):
         services[name] = _compose_component(inputs, name)
+    started = workers.names(inputs.settings)
+    for name in workers.all_names(inputs.settings)[len(started):]:
+        # autoscaling starts these by name; the profile keeps any other `compose up` off them
+        services[name] = {**_compose_component(inputs, name), "profiles": [workers.AUTOSCALING_PROFILE]}
     if inputs.settings.spec.env_class.hybrid:
         _make_hybrid(services["airflow-scheduler"], workers.names(inputs.settings)[0])
     return services
@@ -352,6 +356,7 @@ def _compose_component(inputs: containers.RenderInputs, name: str) -> dict:
     needs.update({svc: {"condition": "service_healthy"} for svc in INFRA})
     service["depends_on"] = needs
     if component == "worker":
+        service["hostname"] = name  # the task's hostname names its worker, as natively
         check = ["CMD", "grep", "-qF", workers.READY, log]
     elif component == "webserver":
         service["ports"] = containers.published(inputs.settings, PORT)

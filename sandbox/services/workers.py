@@ -11,6 +11,7 @@ from sandbox.probes import CallableProbe
 from sandbox.settings import Settings
 
 PREFIX = "airflow-worker-"
+AUTOSCALING_PROFILE = "autoscaling"  # compose: the workers beyond MinWorkers
 READY = " ready."  # Celery's line once the worker consumes: "celery@host ready."
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import make_sandbox, native_up, scratch_dir
 from test_celery import api, wait
+from test_compose import free_subnet
+from test_compose_images import require_engine
 
 pytestmark = pytest.mark.integration
 
@@ -43,22 +45,39 @@ def workers(box) -> dict[str, str]:
     return {r["service"]: r["state"] for r in box.status()["services"] if r["service"].startswith("airflow-worker")}
 
 
+def burst_scales_up_and_back(box) -> None:
+    assert workers(box) == {"airflow-worker-1": "running"}  # MinWorkers at start
+    wait(lambda: (api(box, "GET", "/dags/it_burst") or {}).get("is_active"), 120, "it_burst to be parsed")
+    api(box, "PATCH", "/dags/it_burst", {"is_paused": False})
+    run_id = api(box, "POST", "/dags/it_burst/dagRuns", {})["dag_run_id"]
+    wait(lambda: workers(box).get("airflow-worker-2") == "running", 180, "autoscaling to add a worker")
+    wait(lambda: api(box, "GET", f"/dags/it_burst/dagRuns/{run_id}")["state"] in ("success", "failed"),
+         300, "the run to end")
+    tasks = api(box, "GET", f"/dags/it_burst/dagRuns/{run_id}/taskInstances")["task_instances"]
+    assert {t["state"] for t in tasks} == {"success"}
+    assert {t["hostname"].split(".")[0] for t in tasks} == {"airflow-worker-1", "airflow-worker-2"}
+    wait(lambda: workers(box) == {"airflow-worker-1": "running"}, 120, "the extra worker to go")
+    log = (box.project / ".sandbox" / "logs" / "supervisor.log").read_text()
+    assert "need 2 worker(s) at 5 per worker: starting airflow-worker-2" in log
+    assert "back to MinWorkers (1): stopping airflow-worker-2" in log
+
+
 def test_a_burst_of_tasks_adds_a_worker_which_goes_again_when_idle():
     with scratch_dir("autoscaling") as folder:
         box = make_sandbox(folder, spec=SPEC, dags={"it_burst.py": DAG},
                            extra_env={"SANDBOX_SCALE_DOWN_AFTER": "10"})
         with native_up(box):
-            assert workers(box) == {"airflow-worker-1": "running"}  # MinWorkers at start
-            wait(lambda: (api(box, "GET", "/dags/it_burst") or {}).get("is_active"), 120, "it_burst to be parsed")
-            api(box, "PATCH", "/dags/it_burst", {"is_paused": False})
-            run_id = api(box, "POST", "/dags/it_burst/dagRuns", {})["dag_run_id"]
-            wait(lambda: workers(box).get("airflow-worker-2") == "running", 90, "autoscaling to add a worker")
-            wait(lambda: api(box, "GET", f"/dags/it_burst/dagRuns/{run_id}")["state"] in ("success", "failed"),
-                 300, "the run to end")
-            tasks = api(box, "GET", f"/dags/it_burst/dagRuns/{run_id}/taskInstances")["task_instances"]
-            assert {t["state"] for t in tasks} == {"success"}
-            assert {t["hostname"].split(".")[0] for t in tasks} == {"airflow-worker-1", "airflow-worker-2"}
-            wait(lambda: workers(box) == {"airflow-worker-1": "running"}, 90, "the extra worker to go")
-            log = (box.project / ".sandbox" / "logs" / "supervisor.log").read_text()
-            assert "need 2 worker(s) at 5 per worker: starting airflow-worker-2" in log
-            assert "back to MinWorkers (1): stopping airflow-worker-2" in log
+            burst_scales_up_and_back(box)
+
+
+def test_autoscaling_adds_and_removes_worker_containers_on_compose():
+    require_engine()
+    with scratch_dir("autoscaling-compose") as folder:
+        box = make_sandbox(folder, spec=SPEC, dags={"it_burst.py": DAG},
+                           extra_env={"SANDBOX_SCALE_DOWN_AFTER": "10", "SANDBOX_COMPOSE_SUBNET": free_subnet()})
+        try:
+            done = box.run("up", "--runtime", "compose", timeout=1800)
+            assert done.returncode == 0, f"up failed:\n{done.stdout}\n{done.stderr}"
+            burst_scales_up_and_back(box)
+        finally:
+            box.run("reset", "--yes", timeout=300)

@@ -78,7 +78,9 @@ class Compose:
 
     def command(self, *args: str, timeout: float | None = 120) -> Command:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-        return Command.of(compose_binary(), "--project-name", self.project, "--file", self.file, *args,
+        # every profile: `down`, `ps` and `stop` must reach the workers autoscaling started
+        return Command.of(compose_binary(), "--profile", "*", "--project-name", self.project, "--file", self.file,
+                          *args,
                           env=env, timeout=timeout, cwd=self.file.parent)
 
     def run(self, *args: str, timeout: float | None = 120) -> Result:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sandbox.proc import Command, runner
+from sandbox.proc import Command
+from sandbox.runtime.compose import engine
 
 LOOPING = 5  # restarts after which a container Docker is restarting again is crash-looping
 
@@ -21,7 +22,7 @@ class Restarts:
 
 
 def _docker(*args: str, timeout: float = 30):
-    return runner.run(Command.of("docker", *args, timeout=timeout))
+    return engine.runner.run(Command.of("docker", *args, timeout=timeout))
 
 
 def inspect(ids: list[str]) -> list[dict]:

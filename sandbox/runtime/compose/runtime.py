@@ -17,13 +17,14 @@ from typing import Iterator
 
 from sandbox.environment import envstate
 from sandbox.environment.project import install_plugins, project_plugins, project_requirements
-from sandbox.errors import ConfigError, NotRunningError, ServiceFailedError
-from sandbox.proc import runner
-from sandbox.runtime import preflight
+from sandbox.errors import ConfigError, NotRunningError, NotSupportedInRuntime, ServiceFailedError
+from sandbox.proc import is_alive, runner, stop
+from sandbox.runtime import preflight, supervise
 from sandbox.runtime.base import Runtime, ServiceStatus
 from sandbox.runtime.compose import buildlog, engine, render, restarts
 from sandbox.runtime.compose import startup as compose_startup
 from sandbox.services import airflow as airflow_service
+from sandbox.services import supervisor, workers
 from sandbox.services.variables import template_variables
 from sandbox.settings import env_var
 
@@ -143,8 +144,46 @@ class ComposeRuntime(Runtime):
         # --no-deps: the infrastructure is up; never recreate it here (moto keeps its
         # buckets in memory, so a recreated emulator would lose the bootstrap)
         self._up(self.services()[len(render.INFRA):], "the DAG sync sidecar and Airflow", "--no-deps")
+        self._start_scaler()
+
+    # -- worker autoscaling: a host process beside the containers (Docker restarts them itself) ----
+    def _start_scaler(self) -> None:
+        low, high = workers.bounds(self.settings)
+        self._stop_scaler()
+        if high <= low:
+            return
+        record = engine.runner.spawn(supervisor.process(self.settings).command, self.state.log_file(supervisor.NAME))
+        self.state.record_process(supervisor.NAME, record)
+        self.progress.note(f"worker autoscaling: {low} to {high} worker containers (supervisor pid {record.pid})")
+
+    def _stop_scaler(self) -> None:
+        record = self.state.load_registry().get(supervisor.NAME)
+        if record is not None:
+            stop(record, grace=5.0)
+            self.state.forget_process(supervisor.NAME)
+
+    def supervised_names(self) -> list[str]:
+        return []  # Docker's restart policy replaces containers
+
+    def respawn(self, name: str):
+        raise NotSupportedInRuntime("Docker's restart policy replaces the compose runtime's containers")
+
+    def worker_scaling(self, log):
+        timeout = int(self.settings.start_timeout)
+
+        def start(name: str) -> None:
+            self.compose.run("up", "--detach", "--no-deps", "--wait", "--wait-timeout", str(timeout), name,
+                             timeout=timeout + 60).check(f"docker compose up {name}")
+
+        def remove(name: str) -> None:  # Celery's warm shutdown: SIGTERM, 30 s for running tasks
+            self.compose.run("stop", "--timeout", "30", name, timeout=120).check(f"docker compose stop {name}")
+            self.compose.run("rm", "--force", name, timeout=60)
+
+        running = lambda: {r.get("Service") for r in self.compose.ps() if r.get("State") in ("running", "restarting")}  # noqa: E731
+        return supervise.worker_scaling(self.settings, self.state, start, remove, running, log)
 
     def abort(self) -> None:
+        self._stop_scaler()
         if self._started:
             self.progress.note("stopping the sandbox's containers (volumes kept)")
             self.compose.run("down", "--timeout", "10", timeout=300)
@@ -212,6 +251,7 @@ class ComposeRuntime(Runtime):
 
     # -- down, reset, status, logs ------------------------------------------------------------------
     def down(self) -> list[str]:
+        self._stop_scaler()  # first: it must not start a worker while the others stop
         if not self.compose.file.exists() or engine.engine_version() is None:
             return []
         running = [r.get("Service") for r in self.compose.ps() if r.get("State") == "running"]
@@ -222,6 +262,7 @@ class ComposeRuntime(Runtime):
         return [s for s in self.services() if s in running]
 
     def reset(self) -> None:
+        self._stop_scaler()
         if self.compose.file.exists() and engine.engine_version() is not None:
             self.progress.step("compose", "removing the containers and their volumes")
             self.compose.run("down", "--volumes", "--timeout", "10", "--remove-orphans",
@@ -233,7 +274,8 @@ class ComposeRuntime(Runtime):
         replaced = restarts.by_service(list(rows.values()))  # Docker's restarts, as MWAA replaces containers
         urls = {e.service: e.url for e in self.endpoints()}
         out = []
-        for service in self.services():
+        extra = [n for n in workers.all_names(self.settings)[len(workers.names(self.settings)):] if n in rows]
+        for service in self.services() + extra:
             row = rows.get(service)
             state, detail = _state(service, row)
             seen = replaced.get(service, restarts.Restarts(0))
@@ -241,9 +283,21 @@ class ComposeRuntime(Runtime):
                 state, detail = "crash-looping", f"Docker keeps restarting it: {seen.last_exit}"
             elif seen.count:
                 detail = "; ".join(filter(None, [detail, f"last restart: {seen.last_exit}"]))
+            if service in extra:
+                detail = "; ".join(filter(None, [detail, "added by autoscaling beyond MinWorkers"]))
             url = urls.get(service) or (urls["airflow"] if service == "airflow-webserver" else "")
             out.append(ServiceStatus(service, state, url, None, detail, seen.count))
-        return out
+        return out + self._scaler_status()
+
+    def _scaler_status(self) -> list[ServiceStatus]:
+        low, high = workers.bounds(self.settings)
+        if high <= low:
+            return []
+        record = self.state.load_registry().get(supervisor.NAME)
+        alive = record is not None and is_alive(record)
+        return [ServiceStatus(supervisor.NAME, "running" if alive else "stopped", "", record.pid if alive else None,
+                              f"worker autoscaling {low} to {high}" if alive else "worker autoscaling is not running; "
+                              "`sandbox down` then `sandbox up` starts it")]
 
     def log_path(self, service: str) -> Path:
         raise NotRunningError(f"the compose runtime keeps {service}'s log in Docker",

@@ -35,7 +35,11 @@ def test_every_service_is_there_with_a_healthcheck_and_the_fixed_limits(project,
     assert doc["name"] == "mwaa-sandbox-test-1234"
     assert list(doc["services"]) == ["postgres", "kafka", "elasticsearch", "aws", "dagsync", "airflow-init",
                                      "airflow-scheduler", "airflow-scheduler-2", "airflow-dag-processor",
-                                     "airflow-triggerer", "airflow-worker-1", "airflow-webserver", "logship"]
+                                     "airflow-triggerer", "airflow-worker-1", "airflow-webserver",
+                                     *(f"airflow-worker-{n}" for n in range(2, 11)), "logship"]
+    # MaxWorkers' 10 by default: the workers beyond MinWorkers start only when autoscaling adds them
+    assert doc["services"]["airflow-worker-2"]["profiles"] == ["autoscaling"]
+    assert "profiles" not in doc["services"]["airflow-worker-1"]
     for name, service in doc["services"].items():
         assert name == "airflow-init" or service["healthcheck"]["test"][0] == "CMD", name
         assert service["ulimits"] == {"nofile": {"soft": 20000, "hard": 20000}}

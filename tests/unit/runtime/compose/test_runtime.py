@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from sandbox.errors import ConfigError, ServiceFailedError, ToolMissingError
-from sandbox.proc import Result
+from sandbox.proc import ProcessRecord, Result
 from sandbox.runtime import base
 from sandbox.runtime.compose import engine, runtime as compose_runtime
 from sandbox.runtime.compose.runtime import ComposeRuntime, project_name
@@ -42,6 +42,11 @@ class FakeRunner:
 
     def run(self, cmd):
         return self._answer(cmd)
+
+    def spawn(self, cmd, log_path):
+        """The autoscaling supervisor: recorded, never started."""
+        self.calls.append(cmd.argv)
+        return ProcessRecord(pid=2 ** 22 + 9, start_ticks=1, argv0=str(cmd.argv[0]), log=str(log_path))
 
     def stream(self, cmd, on_line):
         result = self._answer(cmd)
@@ -91,6 +96,21 @@ def test_start_brings_up_infrastructure_then_bootstraps_then_airflow_without_rec
                            "logship")
     # secrets carry the broker's address on the compose network, where the DAGs run
     assert steps == [("prepare",), ("bootstrap", "172.28.83.10:9092"), ("deploy",), ("topics",), ("available",)]
+
+
+def test_worker_autoscaling_runs_beside_the_containers_until_down(project, fake, steps):
+    rt = ComposeRuntime(load_settings(project))  # MinWorkers 1, MaxWorkers 10 by default
+    rt.create()
+    spawned = [c for c in fake.calls if "sandbox.runtime.supervise" in c]
+    assert len(spawned) == 1 and "supervisor" in rt.state.load_registry()
+    rt.down()
+    assert "supervisor" not in rt.state.load_registry()
+
+
+def test_no_autoscaling_process_when_min_and_max_workers_agree(project, fake, steps):
+    (project / "mwaa.yaml").write_text("MinWorkers: 2\nMaxWorkers: 2\n")
+    ComposeRuntime(load_settings(project)).create()
+    assert not [c for c in fake.calls if "sandbox.runtime.supervise" in c]
 
 
 def test_a_failed_start_names_the_service_shows_its_log_and_stops(project, fake, steps):
@@ -211,7 +231,8 @@ def test_a_new_plugins_zip_changes_the_rendered_file(project, monkeypatch):
     (project / "plugins.zip").write_bytes(b"two")
     after = ComposeRuntime(load_settings(project))._render_text()
     assert before != after  # so `up` is not "already running" and recreates Airflow's containers
-    assert after.count("SANDBOX_PLUGINS_SHA256") == 7  # airflow-init, the five components, the worker
+    # airflow-init, the five components, the worker and the 9 autoscaling may add (MaxWorkers 10)
+    assert after.count("SANDBOX_PLUGINS_SHA256") == 16
 
 
 def test_logs_of_a_failing_engine_say_so(project, fake):
