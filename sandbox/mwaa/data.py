@@ -1,7 +1,9 @@
 """MWAA's reference data files, read at run time (never shipped in this repository).
 
-Looked up in `mwaa_data_dir` when set (tests and CI point it at ../shared/mwaa/2.9.2), else in
-the cache, where they are downloaded once from the official URLs.
+Looked up in `mwaa_data_dir` when set (tests and CI point it at ../shared/mwaa/2.9.2, or at
+../shared/mwaa, which holds one folder per Airflow version), else in the cache, where they are
+downloaded once from the official URLs. Other versions' files are looked up beside the
+environment's own folder (`MwaaData.version_file`), never downloaded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from sandbox.errors import DataNotFoundError
 
 AIRFLOW_VERSION = "2.9.2"
+PYTHON_VERSION = "3.11"  # the Python minor of MWAA's 2.9.2 image
 CONSTRAINTS_FILE = "constraints-2.9.2-py3.11.txt"
 ESSENTIAL_FILE = "mwaa-essential-constraints-2.9.2.txt"
 IMAGE_PACKAGES_FILE = "mwaa-2.9.2-image-packages.txt"
@@ -32,7 +35,9 @@ _BOM_DIST_INFO = re.compile(r"site-packages/([A-Za-z0-9_.]+?)-([0-9][^/-]*)\.dis
 
 @dataclass(frozen=True)
 class MwaaData:
-    directory: Path
+    directory: Path  # the environment's own version folder
+    airflow_version: str = AIRFLOW_VERSION
+    python_version: str = PYTHON_VERSION
 
     @property
     def constraints(self) -> Path:
@@ -46,8 +51,28 @@ class MwaaData:
     def image_packages(self) -> Path:
         return self.directory / IMAGE_PACKAGES_FILE
 
+    @property
+    def system_packages(self) -> Path:
+        """The image's OS packages (name-version lines); optional, only the shared data has it."""
+        return self.directory / f"mwaa-{self.airflow_version}-system-packages.txt"
+
     def image_pins(self) -> dict[str, str]:
         return read_pins(self.image_packages)
+
+    def os_packages(self) -> list[str] | None:
+        """The image's OS packages, or None when the data folder does not list them."""
+        if not self.system_packages.is_file():
+            return None
+        return [line.strip() for line in self.system_packages.read_text().splitlines() if line.strip()]
+
+    def version_file(self, airflow_version: str, pattern: str) -> Path | None:
+        """A data file of any Airflow version: this folder for our own version, else the sibling
+        folder named after the version (the shared data holds one per version). `pattern` is a
+        glob; None unless exactly one file matches."""
+        folder = (self.directory if airflow_version == self.airflow_version
+                  else self.directory.parent / airflow_version)
+        found = sorted(folder.glob(pattern)) if folder.is_dir() else []
+        return found[0] if len(found) == 1 else None
 
 
 def normalize(name: str) -> str:
@@ -72,12 +97,15 @@ def parse_bom(text: str) -> dict[str, str]:
 
 def locate(data_dir: Path | None, cache_dir: Path, offline: bool = False) -> MwaaData:
     if data_dir is not None:
+        if _has_files(data_dir / AIRFLOW_VERSION):  # a folder of version folders
+            data_dir = data_dir / AIRFLOW_VERSION
         missing = [f for f in OFFICIAL_URLS if not (data_dir / f).is_file()]
         if missing:
             raise DataNotFoundError(
                 f"MWAA {AIRFLOW_VERSION} data not found: {data_dir} lacks {', '.join(missing)}",
                 hint="point SANDBOX_MWAA_DATA_DIR at a folder holding "
-                     f"{', '.join(OFFICIAL_URLS)}, or unset it to download them")
+                     f"{', '.join(OFFICIAL_URLS)} (or a {AIRFLOW_VERSION} folder with them), "
+                     "or unset it to download them")
         return MwaaData(data_dir)
     cached = cache_dir / "mwaa" / AIRFLOW_VERSION
     missing = [f for f in OFFICIAL_URLS if not (cached / f).is_file()]
@@ -88,6 +116,10 @@ def locate(data_dir: Path | None, cache_dir: Path, offline: bool = False) -> Mwa
     for name in missing:
         _download(name, cached)
     return MwaaData(cached)
+
+
+def _has_files(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in OFFICIAL_URLS)
 
 
 def _download(name: str, target_dir: Path) -> None:

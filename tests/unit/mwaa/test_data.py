@@ -189,3 +189,38 @@ def test_bom_without_packages_is_an_error(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError, match="did not list any packages"):
         locate(None, tmp_path / "cache")
     assert not (tmp_path / "cache" / "mwaa" / "2.9.2" / IMAGE_PACKAGES_FILE).exists()
+
+
+def test_locate_accepts_the_folder_of_version_folders(shared_data_dir, tmp_path):
+    root = tmp_path / "mwaa"
+    shutil.copytree(shared_data_dir, root / "2.9.2")
+    (root / "3.3.1").mkdir()
+    assert locate(root, tmp_path / "cache") == MwaaData(root / "2.9.2")
+    assert locate(root / "2.9.2", tmp_path / "cache") == MwaaData(root / "2.9.2")
+
+
+def test_locate_root_without_our_version_names_both_layouts(tmp_path):
+    (tmp_path / "mwaa" / "3.3.1").mkdir(parents=True)
+    with pytest.raises(DataNotFoundError) as info:
+        locate(tmp_path / "mwaa", tmp_path / "cache")
+    assert "a 2.9.2 folder" in info.value.hint
+
+
+def test_version_file_looks_beside_our_folder(shared_data_dir, tmp_path):
+    root = tmp_path / "mwaa"
+    data = MwaaData(shutil.copytree(shared_data_dir, root / "2.9.2"))
+    (root / "2.10.1").mkdir()
+    (root / "2.10.1" / "constraints-2.10.1-py3.11.txt").write_text("apache-airflow==2.10.1\n")
+    assert data.version_file("2.10.1", "constraints-2.10.1-py*.txt") == root / "2.10.1" / "constraints-2.10.1-py3.11.txt"
+    assert data.version_file("2.9.2", "constraints-2.9.2-py3.11.txt") == data.constraints
+    assert data.version_file("2.8.1", "constraints-2.8.1-py*.txt") is None
+    (root / "2.10.1" / "constraints-2.10.1-py3.12.txt").write_text("x==1\n")
+    assert data.version_file("2.10.1", "constraints-2.10.1-py*.txt") is None  # ambiguous
+
+
+def test_os_packages_are_optional(shared_data_dir, tmp_path):
+    data = MwaaData(shutil.copytree(shared_data_dir, tmp_path / "d"))
+    (tmp_path / "d" / "mwaa-2.9.2-system-packages.txt").write_text("bash-5.2.15\nMariaDB-devel-11.4.3\n\n")
+    assert data.os_packages() == ["bash-5.2.15", "MariaDB-devel-11.4.3"]
+    (tmp_path / "d" / "mwaa-2.9.2-system-packages.txt").unlink()
+    assert data.os_packages() is None
