@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sandbox.deps import wheels
 from sandbox.errors import ConfigError
+from sandbox.mwaa import constraints
 from sandbox.mwaa.data import normalize
 
-_URL_CONSTRAINT = re.compile(r"(?:^|\s)(?:-c|--constraint)[\s=]+[\"']?(https?://[^\s\"']+)")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
@@ -68,8 +68,7 @@ def extract(zip_path: Path, target: Path) -> PluginsFolder:
 
 def url_constraints(text: str) -> list[str]:
     """Constraint URLs in requirements.txt: a web server with no internet cannot fetch them."""
-    return [m.group(1) for line in text.splitlines() if not line.lstrip().startswith("#")
-            and (m := _URL_CONSTRAINT.search(line))]
+    return [t for t in constraints.targets(text) if constraints.is_url(t)]
 
 
 def requirement_specs(text: str) -> list[tuple[str, str]]:

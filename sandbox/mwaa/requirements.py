@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.mwaa.data import CONSTRAINTS_URL, MwaaData
+from sandbox.mwaa import constraints as constraints_files
+from sandbox.mwaa.data import MwaaData
 
 # MWAA's test for "the user gave constraints": any line, even a commented one, that matches.
 CONSTRAINT_LINE_RE = re.compile(r"-c |--constraint ")
@@ -16,11 +17,6 @@ FORCED_WARNING = (
     "#working-dags-dependencies-test-create"
 )
 FORCING_LINE = "Forcing local constraints"
-# Constraint URLs users put in requirements.txt that we can serve from the local data dir.
-_KNOWN_CONSTRAINT_URLS = (
-    CONSTRAINTS_URL,
-    "https://raw.githubusercontent.com/apache/airflow/constraints-2.9.2/constraints-3.11.txt",
-)
 
 
 def has_constraint_line(text: str) -> bool:
@@ -37,9 +33,11 @@ class InstallPlan:
     messages: tuple[str, ...]
 
 
-def plan_install(requirements_text: str, data: MwaaData) -> InstallPlan:
+def plan_install(requirements_text: str, data: MwaaData, *, other_versions: bool = False) -> InstallPlan:
+    """`other_versions`: also serve other Airflow versions' constraint URLs from the data folder
+    (the check does; environment builds keep to files their image holds)."""
     forced = not has_constraint_line(requirements_text)
-    text = localize_constraint_urls(requirements_text, data)
+    text = localize_constraint_urls(requirements_text, data, other_versions)
     constraints = [data.essential_constraints]
     messages: tuple[str, ...] = ()
     if forced:
@@ -48,8 +46,9 @@ def plan_install(requirements_text: str, data: MwaaData) -> InstallPlan:
     return InstallPlan(text, tuple(constraints), forced, messages)
 
 
-def localize_constraint_urls(text: str, data: MwaaData) -> str:
-    """Point the official constraints URL at the local copy, so installs work offline."""
-    for url in _KNOWN_CONSTRAINT_URLS:
-        text = text.replace(f'"{url}"', str(data.constraints)).replace(url, str(data.constraints))
+def localize_constraint_urls(text: str, data: MwaaData, other_versions: bool = False) -> str:
+    """Point constraint URLs the data folder has a copy of at that copy, so installs work offline."""
+    for url, copy in constraints_files.local_copies(text, data).items():
+        if other_versions or copy.parent == data.directory:
+            text = text.replace(f'"{url}"', str(copy)).replace(url, str(copy))
     return text

@@ -80,3 +80,20 @@ def test_unquoted_url_is_rewritten(data):
 def test_other_urls_are_left_alone(data):
     text = "-c https://raw.githubusercontent.com/apache/airflow/constraints-2.8.1/constraints-3.11.txt\n"
     assert localize_constraint_urls(text, data) == text
+
+
+def test_other_versions_are_served_only_when_asked(data):
+    other = data.directory.parent / "3.3.1"
+    other.mkdir()
+    (other / "constraints-3.3.1-py3.12.txt").write_text("apache-airflow==3.3.1\n")
+    url = "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"
+    assert plan_install(f"-c {url}\n", data).requirements == f"-c {url}\n"  # environment builds
+    served = plan_install(f"-c {url}\n", data, other_versions=True)
+    assert served.requirements == f"-c {other / 'constraints-3.3.1-py3.12.txt'}\n"
+    assert served.forced is False and served.constraint_files == (data.essential_constraints,)
+
+
+def test_mwaa_copy_of_our_version_is_served_locally(data):
+    url = ("https://raw.githubusercontent.com/aws/amazon-mwaa-docker-images/main/images/airflow/2.9.2/"
+           "etc/airflow_constraints.txt")
+    assert localize_constraint_urls(f"-c {url}\n", data) == f"-c {data.constraints}\n"
