@@ -13,10 +13,11 @@ import os
 import shutil
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
+from sandbox.deps.system_libs import build_environment
 from sandbox.errors import EnvironmentBuildError
 from sandbox.mwaa.data import MwaaData
 from sandbox.proc import Command, runner
@@ -37,6 +38,7 @@ class Checker:
     tool_python: Path  # the venv holding pip
     target_python: Path  # MWAA's image package set
     cache_dir: Path
+    build_env: Mapping[str, str] = field(default_factory=dict)  # for sdists' metadata steps
 
     @property
     def site_packages(self) -> Path:
@@ -49,8 +51,9 @@ class Checker:
     def pip(self, *args: str | os.PathLike, timeout: float, input: str | None = None) -> Command:
         """pip's stdout and stderr merged in order, as MWAA reads them."""
         argv = [self.tool_python, "-m", "pip", "--python", self.target_python, *args]
+        env = {**pip_environment(self.cache_dir), **self.build_env}
         return Command.of("/bin/sh", "-c", 'exec "$@" 2>&1', "pip", *argv,
-                          env=pip_environment(self.cache_dir), timeout=timeout, input=input)
+                          env=env, timeout=timeout, input=input)
 
 
 def pip_environment(cache_dir: Path) -> dict[str, str]:
@@ -88,7 +91,8 @@ def ensure_checker(settings: Settings, data: MwaaData,
     image = EnvironmentBuilder(data=data, requirements="", python=settings.python,
                                cache_dir=settings.cache_dir, offline=settings.offline,
                                progress=progress).ensure()
-    return Checker(ensure_pip_tool(settings, progress), image.python, settings.cache_dir)
+    return Checker(ensure_pip_tool(settings, progress), image.python, settings.cache_dir,
+                   build_environment(data))
 
 
 def ensure_pip_tool(settings: Settings, progress: Callable[[str], None]) -> Path:

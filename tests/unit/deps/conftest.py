@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "mwaa_failures"
+PIP_OUTPUTS = CORPUS_DIR.parent / "pip_outputs"  # pip 26.3's words, captured from real runs
 sys.path.insert(0, str(CORPUS_DIR))
 
 import requirements_corpus  # noqa: E402
@@ -25,3 +26,9 @@ def make_plugins_zip(tmp_path):
         return target
 
     return make
+
+
+@pytest.fixture
+def pip_output():
+    """pip's captured output by name (tests/fixtures/pip_outputs/<name>.txt)."""
+    return lambda name: (PIP_OUTPUTS / f"{name}.txt").read_text()
