@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 import yaml
+from rich.markup import escape
 
 from sandbox.cli import ui
 from sandbox.deps import package as packaging
@@ -17,6 +18,8 @@ from sandbox.mwaa.data import locate
 from sandbox.settings import Settings
 
 REQUIREMENTS_HELP = "requirements file (default: the project's requirements.txt)"
+# install 0, fail 1, unknown 3 (the check could not decide); 2 stays invalid input.
+EXIT_CODES = {"install": 0, "fail": 1, "unknown": 3}
 PLUGINS_HELP = "plugins.zip (default: the project's plugins.zip, if any)"
 
 
@@ -41,14 +44,21 @@ def private_by_spec(settings: Settings) -> bool:
 
 
 def _print_result(result: CheckResult, progress: ui.ConsoleProgress) -> None:
+    if result.constraints_line:
+        ui.console.print(f"[yellow]{escape(result.constraints_line)}[/]", highlight=False)
     for note in result.notes:
         progress.note(note)
     for line in result.log:
         ui.console.print(line, markup=False, highlight=False)
     for problem in result.problems:
         ui.err_console.print(f"[yellow]problem:[/] {problem}", highlight=False)
-    colour = "green" if result.ok else "red"
-    ui.console.print(f"[bold {colour}]{result.verdict_line()}[/]", highlight=False)
+    colour = {"install": "green", "fail": "red"}.get(result.verdict, "yellow")
+    ui.console.print(f"[bold {colour}]{escape(result.verdict_line())}[/]", highlight=False)
+
+
+def _exit(result: CheckResult) -> None:
+    if EXIT_CODES[result.verdict]:
+        raise typer.Exit(EXIT_CODES[result.verdict])
 
 
 def check(ctx: typer.Context,
@@ -60,7 +70,9 @@ def check(ctx: typer.Context,
                    "(default: mwaa.yaml's WebserverAccessMode)"),
           offline: bool = typer.Option(False, "--offline", help="resolve from the wheelhouse only"),
           json_out: bool = typer.Option(False, "--json")) -> None:
-    """Would MWAA install these requirements? MWAA's log, then the verdict; exit 1 if it would fail."""
+    """Would MWAA install these requirements? MWAA's log, then the verdict; exit 1 if it would
+    fail, 3 if the check cannot tell (an index or constraints URL out of reach, a build this
+    machine cannot do)."""
     settings = _settings(ctx, offline)
     progress = ui.ConsoleProgress(quiet=json_out)
     options = CheckOptions(
@@ -73,8 +85,7 @@ def check(ctx: typer.Context,
         ui.print_json(result.to_json())
     else:
         _print_result(result, progress)
-    if not result.ok:
-        raise typer.Exit(1)
+    _exit(result)
 
 
 def download(ctx: typer.Context,
@@ -126,8 +137,7 @@ def package(ctx: typer.Context,
                                  f"{len(built.skipped)} left out, already in MWAA's image) "
                                  f"and {built.requirements}")
         _print_result(result, progress)
-    if not result.ok:
-        raise typer.Exit(1)
+    _exit(result)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,9 @@ MWAA's rules (shared/mwaa/2.9.2/README.md): the essential constraints always; th
 constraints forced, with two warning lines, when no line matches `-c |--constraint `; pip on
 top of the image's package set; 9 minutes at most. We run the same pip resolution as a dry run
 against the image set, so nothing is installed anywhere and the words are pip's own.
+
+Three verdicts: `install`, `fail`, and `unknown` when the check could not see what MWAA would
+(a server out of reach from here, a build this machine cannot do: sandbox/deps/undecided.py).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sandbox.deps import cloudwatch, piplog, plugins
-from sandbox.deps.checker_env import Checker, ensure_checker, index_reachable, index_url
+from sandbox.deps import cloudwatch, piplog, plugins, undecided
+from sandbox.deps.checker_env import Checker, ensure_checker, index_reachable, index_url, url_problem
 from sandbox.deps.wheels import parse_wheel_filename, sdist_name_version
 from sandbox.errors import CommandFailed, ConfigError, SandboxError
+from sandbox.mwaa import constraints
 from sandbox.mwaa.data import MwaaData, locate, normalize
 from sandbox.mwaa.requirements import InstallPlan, plan_install
 from sandbox.proc import runner
@@ -27,6 +31,7 @@ from sandbox.settings import Settings
 INSTALL_TIMEOUT = 9 * 60  # MWAA's USER_REQUIREMENTS_MAX_INSTALL_TIME
 INSTALL = "install"
 FAIL = "fail"
+UNKNOWN = "unknown"  # the check could not decide; never worded as MWAA failing
 
 
 class IndexUnreachableError(SandboxError):
@@ -56,17 +61,27 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     cloudwatch: dict | None = None
     wheelhouse: dict | None = None
+    reason: str | None = None  # why the verdict is unknown
+    constraints: dict | None = None  # the -c target requirements.txt names (ConstraintsRef.to_json)
 
     @property
     def ok(self) -> bool:
         return self.verdict == INSTALL
 
+    @property
+    def constraints_line(self) -> str | None:
+        """'requirements.txt constrains to Airflow X ...' when that is not the environment's."""
+        return (self.constraints or {}).get("line")
+
     def verdict_line(self) -> str:
+        if self.verdict == UNKNOWN:
+            return f"Cannot tell whether MWAA would install these requirements: {self.reason}"
         return ("MWAA would install these requirements" if self.ok
                 else f"MWAA would fail: {self.conflict}")
 
     def to_json(self) -> dict:
-        return {"verdict": self.verdict, "verdict_line": self.verdict_line(),
+        return {"verdict": self.verdict, "verdict_line": self.verdict_line(), "reason": self.reason,
+                "constraints": self.constraints,
                 "forced_constraints": self.forced_constraints, "conflict": self.conflict,
                 "problems": self.problems, "resolved": self.resolved, "mode": self.mode,
                 "log": self.log, "notes": self.notes, "seconds": round(self.seconds, 2),
@@ -86,6 +101,7 @@ class _Run:
     returncode: int | None = None
     report: list[dict] = field(default_factory=list)  # pip's --report "install" items
     notes: list[str] = field(default_factory=list)
+    offline_why: str | None = None  # offline mode's cause, for an unknown verdict's reason
 
 
 def read_requirements(path: Path) -> str:
@@ -103,20 +119,40 @@ def run_check(settings: Settings, options: CheckOptions,
     started = time.monotonic()
     text = read_requirements(options.requirements)
     data = locate(settings.mwaa_data_dir, settings.cache_dir, settings.offline)
-    plan = plan_install(text, data)
+    plan = plan_install(text, data, other_versions=True)
     checker = ensure_checker(settings, data, progress)
     with tempfile.TemporaryDirectory(prefix="mwaa-check-") as tmp:
         run = _prepare(Path(tmp), plan, options, settings, checker)
-        progress(f"resolving with pip ({run.mode})")
-        _resolve(run, checker, data)
-        result = _result(run, text, data, checker)
-        if run.mode == "online" and options.fill_wheelhouse:
+        named = constraints.describe(text, data, _file_opener(options.requirements, run.folder))
+        unfetched = (None if run.mode == "private" else
+                     undecided.unfetched_constraints(plan.requirements, data, run.offline_why, url_problem))
+        if unfetched:
+            result = _unknown(run, unfetched, list(plan.messages), [])
+        else:
+            progress(f"resolving with pip ({run.mode})")
+            _resolve(run, checker, data)
+            result = _result(run, text, data, checker)
+        if run.mode == "online" and options.fill_wheelhouse and result.verdict != UNKNOWN:
             result.wheelhouse = fill_wheelhouse(checker, run)
     result.notes = run.notes + result.notes
-    if options.publish:
+    result.constraints = named.to_json(data) if named else None
+    if options.publish and result.verdict != UNKNOWN:  # MWAA's log is not known either
         result.cloudwatch = cloudwatch.publish(settings, result.log)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _file_opener(requirements: Path, folder: plugins.PluginsFolder | None) -> Callable[[str], Path | None]:
+    """Finds a local `-c` file here: MWAA's plugins folder in plugins.zip, others as written
+    (relative to requirements.txt)."""
+    def open_file(target: str) -> Path | None:
+        target = target.removeprefix("file://")
+        if folder is not None and target.startswith(piplog.MWAA_PLUGINS_DIR + "/"):
+            path = folder.path / target[len(piplog.MWAA_PLUGINS_DIR) + 1:]
+        else:
+            path = requirements.parent / target  # an absolute target stays itself
+        return path if path.is_file() else None
+    return open_file
 
 
 def _prepare(work: Path, plan: InstallPlan, options: CheckOptions, settings: Settings,
@@ -129,33 +165,35 @@ def _prepare(work: Path, plan: InstallPlan, options: CheckOptions, settings: Set
         folder.path.mkdir()
         folder.problems.append("no plugins.zip: a private web server has no internet, so every "
                                "requirement not in MWAA's image needs a wheel in plugins.zip")
-    notes: list[str] = []
+    run = _Run(work, plan, "private", folder, ["--no-index"])
     if options.private:
         # As on MWAA: no index, and only the find-links requirements.txt itself names.
-        mode, source = "private", ["--no-index"]
         if piplog.MWAA_PLUGINS_DIR not in plan.requirements:
             folder.problems.append(f"requirements.txt has no `--find-links {piplog.MWAA_PLUGINS_DIR}` "
                                    "line, so pip does not look at the wheels in plugins.zip")
     else:
-        mode, source = _index_source(settings, options, checker, notes)
-    return _Run(work, plan, mode, folder, source, notes=notes)
+        _index_source(run, settings, options, checker)
+    return run
 
 
-def _index_source(settings: Settings, options: CheckOptions, checker: Checker,
-                  notes: list[str]) -> tuple[str, list[str]]:
+def _index_source(run: _Run, settings: Settings, options: CheckOptions, checker: Checker) -> None:
     url = index_url()
-    offline = options.source == "offline" or (options.source == "auto" and settings.offline)
+    if options.source == "offline":
+        run.offline_why = "offline mode is on"
+    elif options.source == "auto" and settings.offline:
+        run.offline_why = "offline mode is on (SANDBOX_OFFLINE or --offline)"
     if options.source == "online" and not index_reachable(url):
         raise IndexUnreachableError(f"the package index {url} is unreachable",
                                     hint="connect to the network, or set PIP_INDEX_URL to a reachable mirror")
-    if not offline and options.source == "auto" and not index_reachable(url):
-        notes.append(f"the package index {url} is unreachable: resolving from the wheelhouse "
-                     f"{checker.wheelhouse}")
-        offline = True
-    if offline:
+    if not run.offline_why and options.source == "auto" and not index_reachable(url):
+        run.notes.append(f"the package index {url} is unreachable: resolving from the wheelhouse "
+                         f"{checker.wheelhouse}")
+        run.offline_why = f"the package index {url} is unreachable"
+    if run.offline_why:
         checker.wheelhouse.mkdir(parents=True, exist_ok=True)
-        return "offline", ["--no-index", "--find-links", str(checker.wheelhouse)]
-    return "online", ["--index-url", url]
+        run.mode, run.source_args = "offline", ["--no-index", "--find-links", str(checker.wheelhouse)]
+    else:
+        run.mode, run.source_args = "online", ["--index-url", url]
 
 
 def _resolve(run: _Run, checker: Checker, data: MwaaData) -> None:
@@ -200,14 +238,23 @@ def _result(run: _Run, text: str, data: MwaaData, checker: Checker) -> CheckResu
     if run.returncode == 0:
         resolved = {i["metadata"]["name"]: i["metadata"]["version"] for i in run.report}
         return CheckResult(INSTALL, run.plan.forced, None, problems, resolved, log, run.mode)
+    reason = undecided.from_pip(pip_lines, run.mode, run.offline_why, data)
+    if reason and run.returncode is not None:
+        return _unknown(run, reason, log, problems + _missing_problems(run.mode, pip_lines, problems))
     log.append(piplog.MWAA_INSTALL_FAILED)
-    if run.returncode is None:
+    if run.returncode is None:  # MWAA's own limit: it kills pip at 9 minutes too
         conflict = (f"pip did not finish within {INSTALL_TIMEOUT // 60} minutes, "
                     "MWAA's limit for installing requirements")
         return CheckResult(FAIL, run.plan.forced, conflict, problems + [conflict], {}, log, run.mode)
     failure = piplog.read_failure(pip_lines, run.returncode)
     problems += _missing_problems(run.mode, pip_lines, problems) or list(failure.problems)
     return CheckResult(FAIL, run.plan.forced, failure.conflict, _unique(problems), {}, log, run.mode)
+
+
+def _unknown(run: _Run, reason: str, log: list[str], problems: list[str]) -> CheckResult:
+    """No MWAA error line in the log: whether MWAA would write it is what we cannot tell."""
+    return CheckResult(UNKNOWN, run.plan.forced, None, _unique(problems), {}, log, run.mode,
+                       reason=reason)
 
 
 def _missing_problems(mode: str, lines: list[str], known: list[str]) -> list[str]:

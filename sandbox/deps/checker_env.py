@@ -73,17 +73,24 @@ def index_url() -> str:
 
 
 def index_reachable(url: str, timeout: float = 5.0) -> bool:
-    """True if the index answers at all (any HTTP status counts as reachable)."""
+    """True if the index answers (a client error counts: the index is there; a server error,
+    on which pip silently finds nothing, does not)."""
     if url.startswith("file:"):
         return True
+    return url_problem(url.rstrip("/") + "/pip/", timeout) is None
+
+
+def url_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why the URL cannot be fetched from here (no answer, or a server error); None if it answers."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url.rstrip("/") + "/pip/", method="HEAD"),
-                                    timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):
-        return False
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return None
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.reason}" if exc.code >= 500 else None
+    except urllib.error.URLError as exc:
+        return str(exc.reason)
+    except (OSError, ValueError) as exc:
+        return str(exc) or type(exc).__name__
 
 
 def ensure_checker(settings: Settings, data: MwaaData,

@@ -30,6 +30,14 @@ _NO_MATCH = re.compile(r"^ERROR: No matching distribution found for (.+)$")
 _NOT_FOUND = re.compile(r"^ERROR: Could not find a version that satisfies the requirement (\S+)")
 _FETCHED = re.compile(r"^\s*(?:Downloading|Using cached) (\S+?\.(?:whl|tar\.gz|zip|tar\.bz2))\b")
 _GENERIC = ("ERROR: ResolutionImpossible", "ERROR: pip's dependency resolver")
+# pip giving up on the network: its connection diagnostics (`error: connection-failed`, then
+# `× <what>` and `╰─> <cause>`), an OSError from a connection pool, and the last of its retries.
+_CONNECTION_ERROR = re.compile(r"^error: (connection-failed|connection-timeout|ssl-missing|"
+                               r"ssl-verification-failed|proxy-connection-failed|incomplete-download)$")
+_NETWORK_EXCEPTION = re.compile(r"(?:urllib3|requests)\.exceptions\.(\w+(?:Error|Timeout)): (.+)$")
+_POOL_OSERROR = re.compile(r"^ERROR: Could not install packages due to an OSError: (.*ConnectionPool\(.*)$")
+_LAST_RETRY = re.compile(r"Retrying \(Retry\(total=0\b.*after connection broken by '(\w+)\((.*)\)': (\S+)$")
+_HOST = re.compile(r"host='([^']+)', port=(\d+)\): (.*?)\"?$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,27 @@ def read_failure(lines: list[str], returncode: int) -> PipFailure:
         return PipFailure(errors[0], tuple(errors))
     tail = [l.strip() for l in lines if l.strip()]
     return PipFailure(f"pip exited with code {returncode}" + (f": {tail[-1]}" if tail else ""), ())
+
+
+def network_failure(lines: list[str]) -> str | None:
+    """Why pip could not reach a server, in one line; None when the network played no part."""
+    stripped = [l.strip() for l in lines]
+    for i, line in enumerate(stripped):
+        if _CONNECTION_ERROR.match(line):
+            what = next((l.lstrip("× ").strip() for l in stripped[i + 1:] if l.startswith("×")), line)
+            cause = next((l.lstrip("╰─> ").strip() for l in stripped[i + 1:] if l.startswith("╰─>")), "")
+            return f"{what} ({cause})" if cause else what
+        pool = _POOL_OSERROR.match(line) or _NETWORK_EXCEPTION.search(line)
+        if pool:
+            return f"pip could not reach a server: {pool.group(pool.lastindex or 1)}"
+    for line in stripped:
+        retry = _LAST_RETRY.search(line)
+        if retry:
+            host = _HOST.search(retry.group(2))
+            where = f"{host.group(1)}:{host.group(2)}" if host else "a server"
+            detail = host.group(3) if host else retry.group(1)
+            return f"pip gave up reaching {where} for {retry.group(3)} ({detail})"
+    return None
 
 
 def unsatisfied(lines: Iterable[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,7 @@ def env(shared_data_dir, project, tmp_path, monkeypatch):
     checker = Checker(Path("/fake/tool/bin/python"), tmp_path / "image" / "bin" / "python", tmp_path / "cache")
     monkeypatch.setattr(check_mod, "ensure_checker", lambda settings, data, progress: checker)
     monkeypatch.setattr(check_mod, "index_reachable", lambda url: True)
+    monkeypatch.setattr(check_mod, "url_problem", lambda url: pytest.fail(f"probed {url}"))
 
     def run(requirements: str, pip: FakePip | None = None, **options):
         pip = pip or FakePip()
@@ -198,3 +200,119 @@ def test_pip_runs_without_the_machines_pip_configuration(monkeypatch, tmp_path):
     assert cmd.env["PIP_CERT"] == "/etc/ssl/certs/ca-certificates.crt"
     assert cmd.argv[-6:] == ("-m", "pip", "--python", "/e/python", "install", "x")
     assert checker_env.index_url() == checker_env.DEFAULT_INDEX
+
+
+URL_281 = "https://raw.githubusercontent.com/apache/airflow/constraints-2.8.1/constraints-3.11.txt"
+URL_331 = "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"
+MISMATCH_281 = ("requirements.txt constrains to Airflow 2.8.1 / Python 3.11 constraints, but the "
+                "environment runs Airflow 2.9.2 on Python 3.11")
+
+
+def test_network_failure_inside_pip_is_unknown_not_fail(env, pip_output, monkeypatch):
+    monkeypatch.setattr(check_mod, "url_problem", lambda url: None)  # answered our probe, not pip
+    result, _ = env("-c http://127.0.0.1:9/constraints-3.11.txt\nsix\n",
+                    FakePip(pip_output("constraints_url_refused"), returncode=1))
+    assert result.verdict == "unknown" and not result.ok
+    assert result.reason == ("pip could not reach the network from here: Failed to connect to 127.0.0.1 while "
+                             "fetching http://127.0.0.1:9/constraints-3.11.txt ([Errno 111] Connection refused)")
+    assert result.verdict_line() == f"Cannot tell whether MWAA would install these requirements: {result.reason}"
+    assert "MWAA would fail" not in result.verdict_line()
+    assert MWAA_INSTALL_FAILED not in result.log and result.conflict is None
+    payload = result.to_json()
+    assert payload["verdict"] == "unknown" and payload["reason"] == result.reason
+
+
+def test_index_refused_during_an_online_run_is_unknown(env, pip_output):
+    result, _ = env("kafka-python==2.0.2\n", FakePip(pip_output("index_refused"), returncode=1))
+    assert result.mode == "online" and result.verdict == "unknown"
+    assert "pip gave up reaching 127.0.0.1:9" in result.reason
+
+
+def test_a_404_constraints_url_is_mwaas_failure_too(env, pip_output, monkeypatch):
+    monkeypatch.setattr(check_mod, "url_problem", lambda url: None)
+    result, _ = env("-c http://127.0.0.1:18503/404/c.txt\nsix\n",
+                    FakePip(pip_output("constraints_url_404"), returncode=1))
+    assert result.verdict == "fail" and result.conflict.startswith("404 Client Error: Not Found")
+    assert result.log[-1] == MWAA_INSTALL_FAILED
+
+
+def test_unreachable_constraints_url_not_in_the_data_is_unknown_without_running_pip(env, monkeypatch):
+    monkeypatch.setattr(check_mod, "url_problem", lambda url: "[Errno -2] Name or service not known")
+    result, pip = env(f"-c {URL_281}\nsix\n")
+    assert pip.commands == []  # pip would only retry the same URL
+    assert result.verdict == "unknown"
+    assert result.reason == (f"the constraints URL {URL_281} is unreachable from here ([Errno -2] Name or "
+                             "service not known); the MWAA data folder has no copy of the Airflow 2.8.1 / "
+                             "Python 3.11 constraints")
+    assert result.constraints_line == MISMATCH_281
+    assert result.to_json()["constraints"] == {
+        "source": URL_281, "publisher": "apache/airflow", "airflow_version": "2.8.1", "python_version": "3.11",
+        "variant": None, "matches_environment": False, "local_copy": None, "line": MISMATCH_281}
+
+
+def test_offline_never_fetches_a_constraints_url(env, monkeypatch):
+    monkeypatch.setenv("SANDBOX_OFFLINE", "1")
+    result, pip = env(f"--constraint {URL_281}\nsix\n")
+    assert pip.commands == [] and result.verdict == "unknown" and result.mode == "offline"
+    assert result.reason.startswith(f"the constraints {URL_281} cannot be fetched: offline mode is on")
+
+
+def test_matching_constraints_have_no_line(env):
+    result, _ = env("-c https://raw.githubusercontent.com/apache/airflow/constraints-2.9.2/constraints-3.11.txt\n")
+    assert result.constraints["matches_environment"] is True and result.constraints_line is None
+    assert result.constraints["local_copy"] == str(env.data / "constraints-2.9.2-py3.11.txt")
+
+
+def test_no_constraints_line_gives_null(env):
+    result, _ = env("six\n")
+    assert result.constraints is None and result.to_json()["constraints"] is None
+
+
+def test_another_versions_constraints_from_the_data_are_handed_to_pip(env, shared_data_dir, tmp_path,
+                                                                       monkeypatch):
+    root = tmp_path / "mwaa"
+    shutil.copytree(shared_data_dir, root / "2.9.2")
+    (root / "3.3.1").mkdir()
+    copy = root / "3.3.1" / "constraints-3.3.1-py3.12.txt"
+    copy.write_text("apache-airflow==3.3.1\nsix==1.17.0\n")
+    monkeypatch.setenv("SANDBOX_MWAA_DATA_DIR", str(root))  # the folder of version folders
+    result, pip = env(f'--constraint "{URL_331}"\nsix\n', FakePip("Would install six-1.17.0\n",
+                                                                  install=(("six", "1.17.0"),)))
+    assert URL_331 not in pip.requirements_text and f"--constraint {copy}" in pip.requirements_text
+    assert _constraint_files(pip.install_argv) == [str(root / "2.9.2" / "mwaa-essential-constraints-2.9.2.txt")]
+    assert result.verdict == "install" and result.constraints["local_copy"] == str(copy)
+    assert result.constraints_line == ("requirements.txt constrains to Airflow 3.3.1 / Python 3.12 constraints, "
+                                       "but the environment runs Airflow 2.9.2 on Python 3.11")
+
+
+def test_local_constraints_file_names_its_version(env, project):
+    (project / "constraints.txt").write_text("apache-airflow==2.8.1\nsix==1.16.0\n")
+    result, _ = env("-c constraints.txt\nsix\n")
+    assert result.constraints["source"] == "constraints.txt"
+    assert result.constraints["airflow_version"] == "2.8.1" and result.constraints["python_version"] is None
+    assert result.constraints_line == ("requirements.txt constrains to Airflow 2.8.1 constraints, but the "
+                                       "environment runs Airflow 2.9.2 on Python 3.11")
+
+
+def test_offline_missing_distribution_is_unknown(env, monkeypatch):
+    monkeypatch.setattr(check_mod, "index_reachable", lambda url: False)
+    no_match = ("ERROR: Could not find a version that satisfies the requirement kafka-python==2.0.2 "
+                "(from versions: none)\nERROR: No matching distribution found for kafka-python==2.0.2\n")
+    result, _ = env("kafka-python==2.0.2\n", FakePip(no_match, returncode=1))
+    assert result.mode == "offline" and result.verdict == "unknown"
+    assert "kafka-python==2.0.2 is not in the wheelhouse" in result.reason
+    assert "is unreachable" in result.reason
+    assert any("not in the wheelhouse" in p for p in result.problems)
+
+
+def test_mysqlclient_that_cannot_build_here_is_unknown(env, pip_output):
+    result, _ = env("apache-airflow-providers-mysql\n", FakePip(pip_output("mysqlclient_no_headers"), 1))
+    assert result.verdict == "unknown" and result.reason.startswith("mysqlclient could not be prepared")
+
+
+def test_unknown_is_not_published_to_cloudwatch(env, pip_output, project, monkeypatch):
+    monkeypatch.setattr(check_mod.cloudwatch, "publish", lambda settings, lines: pytest.fail("published"))
+    monkeypatch.setattr(check_mod, "runner", FakePip(pip_output("index_refused"), returncode=1))
+    (project / "requirements.txt").write_text("kafka-python==2.0.2\n")
+    result = run_check(load_settings(project), CheckOptions(project / "requirements.txt", fill_wheelhouse=False))
+    assert result.verdict == "unknown" and result.cloudwatch is None

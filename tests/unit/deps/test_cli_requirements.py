@@ -79,3 +79,51 @@ def test_offline_flag_sets_the_setting(fake_check, project):
                                 "--requirements", str(project / "other.txt")])
     settings, options = calls[0]
     assert settings.offline is True and options.requirements == project / "other.txt"
+
+
+LINE = ("requirements.txt constrains to Airflow 2.8.1 / Python 3.11 constraints, but the environment "
+        "runs Airflow 2.9.2 on Python 3.11")
+
+
+@pytest.fixture
+def unknown_check(monkeypatch):
+    def run_check(settings, options, progress=None):
+        return CheckResult("unknown", False, None, [], {}, ["pip says hi"], "online",
+                           reason="the constraints URL https://x/c.txt is unreachable from here (refused)",
+                           constraints={"source": "https://x/c.txt", "airflow_version": "2.8.1",
+                                        "python_version": "3.11", "matches_environment": False,
+                                        "line": LINE})
+    monkeypatch.setattr(cli, "run_check", run_check)
+
+
+def test_unknown_exits_3_with_the_constraints_line_first(unknown_check, project):
+    result = CliRunner().invoke(_app(), ["--project", str(project), "requirements", "check", "--public"])
+    assert result.exit_code == 3
+    lines = result.stdout.splitlines()
+    assert lines[0] == LINE
+    assert lines[-1] == ("Cannot tell whether MWAA would install these requirements: the constraints URL "
+                         "https://x/c.txt is unreachable from here (refused)")
+    assert "MWAA would fail" not in result.stdout
+
+
+def test_unknown_json(unknown_check, project):
+    result = CliRunner().invoke(_app(), ["--project", str(project), "requirements", "check", "--json"])
+    assert result.exit_code == 3
+    payload = json.loads(result.stdout)
+    assert payload["verdict"] == "unknown" and payload["reason"].startswith("the constraints URL")
+    assert payload["constraints"]["line"] == LINE and payload["conflict"] is None
+
+
+def test_install_json_has_null_reason_and_constraints(fake_check, project):
+    fake_check("install")
+    payload = json.loads(CliRunner().invoke(_app(), ["--project", str(project), "requirements", "check",
+                                                     "--json"]).stdout)
+    assert payload["reason"] is None and payload["constraints"] is None
+
+
+def test_verdict_line_is_not_markup(monkeypatch, project):
+    def run_check(settings, options, progress=None):
+        return CheckResult("fail", True, "Cannot install apache-airflow[celery]==2.10.0", [], {}, [], "online")
+    monkeypatch.setattr(cli, "run_check", run_check)
+    result = CliRunner().invoke(_app(), ["--project", str(project), "requirements", "check", "--public"])
+    assert result.stdout.splitlines()[-1] == "MWAA would fail: Cannot install apache-airflow[celery]==2.10.0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.deps import piplog
 
 CONSTRAINT_CONFLICT = """\
@@ -88,3 +90,43 @@ def test_mwaa_lines_maps_paths_drops_ours_and_spells_the_install():
         "Requirement already satisfied: boto3 in /usr/local/airflow/.local/lib/python3.11/site-packages (1.34)",
         "Installing collected packages: six, idna",
         "Successfully installed idna-3.7 six-1.16.0"]
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("index_refused", "pip gave up reaching 127.0.0.1:9 for /simple/kafka-python/ "
+                      "(Failed to establish a new connection: [Errno 111] Connection refused)"),
+    ("constraints_url_refused", "Failed to connect to 127.0.0.1 while fetching "
+                                "http://127.0.0.1:9/constraints-3.11.txt ([Errno 111] Connection refused)"),
+    ("constraints_url_no_dns", "Failed to connect to raw.githubusercontent.com while fetching "
+                               "https://raw.githubusercontent.com/apache/airflow/constraints-2.8.1/"
+                               "constraints-3.11.txt (Failed to resolve IP address for "
+                               "'raw.githubusercontent.com' ([Errno -2] Name or service not known))"),
+    ("constraints_url_timeout", "Unable to fetch http://127.0.0.1:18504/c.txt "
+                                "(127.0.0.1 didn't respond within 1.0 seconds)"),
+    ("constraints_url_503", "pip could not reach a server: HTTPConnectionPool(host='127.0.0.1', port=18503): "
+                            "Max retries exceeded with url: /x/c.txt (Caused by ResponseError('too many 503 "
+                            "error responses'))"),
+])
+def test_network_failure_in_one_line(pip_output, name, expected):
+    assert piplog.network_failure(pip_output(name).splitlines()) == expected
+
+
+@pytest.mark.parametrize("name", ["constraints_url_404", "mysqlclient_no_headers"])
+def test_not_a_network_failure(pip_output, name):
+    assert piplog.network_failure(pip_output(name).splitlines()) is None
+
+
+def test_network_failure_ignores_retries_that_later_succeed():
+    lines = ["WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after "
+             "connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read "
+             "timed out. (read timeout=15)\")': /simple/six/", *CONSTRAINT_CONFLICT]
+    assert piplog.network_failure(lines) is None
+    assert piplog.network_failure(NO_MATCH) is None
+
+
+def test_network_failure_from_a_traceback():
+    lines = ["ERROR: Exception:", "Traceback (most recent call last):",
+             "pip._vendor.urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool(host='files.pythonhosted.org', "
+             "port=443): Read timed out."]
+    assert piplog.network_failure(lines) == ("pip could not reach a server: HTTPSConnectionPool("
+                                             "host='files.pythonhosted.org', port=443): Read timed out.")
