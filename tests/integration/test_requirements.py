@@ -1,5 +1,6 @@
 """`sandbox requirements check` over the failure corpus with real pip: online, then with the
-index unreachable (offline from the wheelhouse the online run filled), plus private mode."""
+index unreachable (offline from the wheelhouse the online run filled), plus private mode; the
+`unknown` verdict (servers out of reach), other Airflow versions' constraints, mysqlclient."""
 
 from __future__ import annotations
 
@@ -208,3 +209,90 @@ def test_package_builds_a_private_plugins_zip_that_installs(check, tmp_path):
     text = (out / "requirements.txt").read_text()
     assert text.startswith("--no-index\n--find-links /usr/local/airflow/plugins\n")
     assert payload["check"]["verdict"] == "install" and payload["check"]["mode"] == "private"
+
+
+URL_281 = "https://raw.githubusercontent.com/apache/airflow/constraints-2.8.1/constraints-3.11.txt"
+URL_331 = "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"
+
+
+def _case(tmp_path, name: str, requirements: str):
+    """A one-off case folder (requirements.txt only); what to expect is asserted by the test."""
+    folder = tmp_path / f"{name}_case"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text(requirements)
+    return requirements_corpus.Case(name, folder, "", 0, "")
+
+
+@pytest.fixture
+def github_unreachable(monkeypatch):
+    """raw.githubusercontent.com out of reach (a proxy nobody listens on), the index not: pip and
+    our own probe both read these variables; urllib's cached opener is dropped so it reads them."""
+    import urllib.parse
+    import urllib.request
+
+    from sandbox.deps.checker_env import index_url
+
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    index_host = urllib.parse.urlsplit(index_url()).hostname
+    monkeypatch.setenv("NO_PROXY", f"{index_host},files.pythonhosted.org,127.0.0.1,localhost")
+    monkeypatch.setattr(urllib.request, "_opener", None)
+
+
+def test_other_version_constraints_out_of_reach_are_unknown(check, tmp_path, github_unreachable):
+    """2.8.1 is not in the data and its URL does not answer: the check cannot tell (exit 3)."""
+    code, payload = check(_case(tmp_path, "c281", f"-c {URL_281}\nsix\n"))
+    assert code == 3 and payload["verdict"] == "unknown", payload
+    assert payload["reason"].startswith(f"the constraints URL {URL_281} is unreachable from here")
+    assert "no copy of the Airflow 2.8.1 / Python 3.11 constraints" in payload["reason"]
+    assert payload["constraints"]["line"] == ("requirements.txt constrains to Airflow 2.8.1 / Python 3.11 "
+                                              "constraints, but the environment runs Airflow 2.9.2 on Python 3.11")
+    assert payload["constraints"]["local_copy"] is None
+    assert "MWAA would fail" not in payload["verdict_line"]
+    assert not any(l.startswith("ERROR: pip installation exited") for l in payload["log"])
+    assert payload["seconds"] < 60
+
+
+def test_other_version_constraints_in_the_data_are_used_instead_of_the_url(check, tmp_path, monkeypatch,
+                                                                            github_unreachable):
+    """3.3.1 / Python 3.12 is in the shared data: pip reads that file (the URL is out of reach, so
+    any attempt to fetch it would have ended `unknown`). The data dir names the folder of folders."""
+    monkeypatch.setenv("SANDBOX_MWAA_DATA_DIR", str(SHARED_DATA.parent))
+    code, payload = check(_case(tmp_path, "c331", f'--constraint "{URL_331}"\nsix\n'))
+    copy = SHARED_DATA.parent / "3.3.1" / "constraints-3.3.1-py3.12.txt"
+    assert payload["constraints"]["local_copy"] == str(copy)
+    assert payload["constraints"]["line"] == ("requirements.txt constrains to Airflow 3.3.1 / Python 3.12 "
+                                              "constraints, but the environment runs Airflow 2.9.2 on Python 3.11")
+    assert payload["verdict"] in ("install", "fail"), payload["reason"]  # whatever pip says, it decided
+    assert code == {"install": 0, "fail": 1}[payload["verdict"]]
+    assert payload["forced_constraints"] is False
+    assert payload["seconds"] < 60
+
+
+def test_mysql_provider_installs_as_on_mwaa(check, tmp_path):
+    """mysqlclient 2.2.4 is an sdist whose metadata step needs MySQL headers: MWAA's image has
+    MariaDB-devel, so the check's pip gets MYSQLCLIENT_CFLAGS/LDFLAGS and MWAA's verdict."""
+    code, payload = check(_case(tmp_path, "mysql", "apache-airflow-providers-mysql\n"))
+    assert code == 0 and payload["verdict"] == "install", payload["reason"] or payload["conflict"]
+    assert payload["resolved"]["mysqlclient"] == "2.2.4"
+    assert payload["seconds"] < 60
+
+
+def test_unreachable_index_is_unknown(check, tmp_path):
+    """No index and a package the wheelhouse lacks: exit 3 naming both, never 'MWAA would fail'."""
+    code, payload = check(_case(tmp_path, "noindex", "mwaa-sandbox-never-downloaded-xyz==1.0\n"),
+                          env={"PIP_INDEX_URL": UNREACHABLE_INDEX, "PIP_CONFIG_FILE": os.devnull})
+    assert code == 3 and payload["verdict"] == "unknown" and payload["mode"] == "offline"
+    assert payload["reason"] == ("mwaa-sandbox-never-downloaded-xyz==1.0 is not in the wheelhouse and the check "
+                                 f"cannot ask the index (the package index {UNREACHABLE_INDEX} is unreachable)")
+    assert not any(l.startswith("ERROR: pip installation exited") for l in payload["log"])
+
+
+def test_a_download_pip_cannot_reach_is_unknown(check, tmp_path):
+    """pip itself failing on the network (a direct URL on a closed port): real pip's words."""
+    code, payload = check(_case(tmp_path, "directurl", "mwaa-fake @ http://127.0.0.1:9/mwaa_fake-1.0.tar.gz\n"))
+    assert code == 3 and payload["verdict"] == "unknown", payload
+    assert payload["reason"].startswith("pip could not reach the network from here: Failed to connect to "
+                                        "127.0.0.1 while fetching http://127.0.0.1:9/mwaa_fake-1.0.tar.gz")
