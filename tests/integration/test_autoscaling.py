@@ -70,6 +70,7 @@ def test_a_burst_of_tasks_adds_a_worker_which_goes_again_when_idle():
             burst_scales_up_and_back(box)
 
 
+@pytest.mark.slow  # ~3 min; the native test above runs the same autoscaler in `make test`
 def test_autoscaling_adds_and_removes_worker_containers_on_compose():
     require_engine()
     with scratch_dir("autoscaling-compose") as folder:
