@@ -46,6 +46,11 @@ class StateDir:
     def password_file(self) -> Path:
         return self.root / "admin-password"
 
+    @property
+    def aws_state(self) -> Path:
+        """The AWS emulator's state kept by `down` for the next `up` (moto keeps nothing)."""
+        return self.root / "aws-state"
+
     def log_file(self, process: str) -> Path:
         return self.logs / f"{process}.log"
 
