@@ -14,7 +14,7 @@ from sandbox.environment import envstate
 from sandbox.environment.state import StateDir
 from sandbox.errors import NotSupportedInRuntime
 from sandbox.services import airflow as airflow_service
-from sandbox.services import aws, elasticsearch, kafka, postgres
+from sandbox.services import aws, aws_state, elasticsearch, kafka, postgres
 from sandbox.services.base import Endpoint
 from sandbox.services.variables import template_variables
 from sandbox.settings import Settings
@@ -106,13 +106,15 @@ class Runtime(ABC):
         return UpReport(self.name, False, self.endpoints(), time.monotonic() - started_at)
 
     def bootstrap(self) -> None:
-        """The emulator starts empty: MWAA's resources (bucket, KMS key, log groups, secrets), the
-        startup script's log, the project deployed to the bucket (what CI's sync does), the topic."""
+        """The emulator starts empty: MWAA's resources (bucket, KMS key, log groups, secrets), what
+        the last `down` kept, the startup script's log, the project deployed to the bucket (what
+        CI's sync does, on top of the restored history), the topic."""
         self.progress.step("aws", "creating the bucket, KMS key and log groups")
         made = aws.bootstrap(self.settings, self.template_variables())
         secrets = f", secrets {', '.join(made.secrets)}" if made.secrets else ""
         self.progress.done("aws", f"bucket {made.bucket} (versioned, SSE-KMS), "
                                   f"{len(made.log_groups)} log groups, SQS queue {made.queue}{secrets}")
+        self.restore_aws_state()
         if self.startup is not None:
             startup_script.publish(self.settings, self.startup)
         self.progress.step("deploy", f"uploading the project to s3://{self.settings.spec.bucket_name}/")
@@ -123,6 +125,37 @@ class Runtime(ABC):
             if warning.code != "ignored-mwaa-file":  # `sandbox up` says those before it starts
                 self.progress.note(warning.message)
         kafka.ensure_topics(self.settings)
+
+    def restore_aws_state(self) -> None:
+        """What the last `down` kept, replayed into the new emulator; a snapshot that fails to
+        restore is set aside (named in one line) and `up` goes on."""
+        folder = self.state.aws_state
+        if not aws_state.present(folder):
+            return
+        self.progress.step("aws", "restoring the state the last `down` kept")
+        try:
+            restored = aws_state.restore(self.settings, folder)
+        except Exception as exc:  # the sandbox still starts, with an empty emulator
+            self.progress.note(f"could not restore the AWS state ({exc}); kept in {aws_state.set_aside(folder)}")
+            return
+        if not restored.empty:
+            self.progress.done("aws", restored.restored_line())
+        for note in restored.notes + restored.refused_notes():
+            self.progress.note(note)
+
+    def keep_aws_state(self) -> None:
+        """Before the emulator stops (moto keeps nothing): its state into .sandbox/aws-state for
+        the next `up`. A failure is one line; `down` goes on."""
+        if not aws_state.answers(self.settings):
+            self.progress.note("the AWS emulator does not answer: its state since `up` is not kept")
+            return
+        self.progress.step("aws", "keeping the emulator's state for the next `up`")
+        try:
+            kept = aws_state.export(self.settings, self.state.aws_state)
+        except Exception as exc:
+            self.progress.note(f"could not keep the AWS emulator's state ({exc}); the previous snapshot stays")
+            return
+        self.progress.done("aws", kept.kept_line(self.state.aws_state))
 
     def template_variables(self) -> dict[str, str]:
         """mwaa.yaml's {{ service.field }} values: the addresses as the DAGs reach them."""

@@ -25,6 +25,7 @@ from sandbox.services.base import ProcessSpec
 
 # The services a process serves, where its name is not theirs.
 SERVES = {noida.NAME: (kafka.NAME, elasticsearch.NAME), "airflow-webserver": (airflow_service.NAME,)}
+INFRASTRUCTURE = ("postgres", "noida", "aws")  # stopped after the AWS state is kept
 STOP_SIGNALS = {"postgres": signal.SIGINT}  # PostgreSQL's "fast" shutdown; SIGTERM waits for clients
 
 
@@ -45,7 +46,7 @@ class NativeRuntime(Runtime):
         return [postgres.process(self.settings), noida.process(self.settings), aws.process(self.settings)]
 
     def process_names(self) -> list[str]:
-        return (["postgres", "noida", "aws", dagsync.NAME] + airflow_service.process_names(self.settings)
+        return ([*INFRASTRUCTURE, dagsync.NAME] + airflow_service.process_names(self.settings)
                 + [logship.NAME, supervisor.NAME])  # supervisor last: `down` stops it first
 
     def supervised_names(self) -> list[str]:
@@ -259,9 +260,15 @@ class NativeRuntime(Runtime):
 
     # -- down, reset, status, logs ------------------------------------------------------------------
     def down(self) -> list[str]:
+        return self._stop_everything(keep_aws_state=True)
+
+    def _stop_everything(self, keep_aws_state: bool) -> list[str]:
         records = self.state.load_registry()
         alive = [n for n in self.process_names() + self.extra_workers() if n in records and is_alive(records[n])]
         tree = self.processes()
+        if keep_aws_state and "aws" in alive:  # Airflow and the shippers first: their last logs go in
+            self._stop_names([n for n in records if n not in INFRASTRUCTURE])
+            self.keep_aws_state()
         self._stop_names(list(records))
         sweep.wait_gone(tree, 3.0)  # children of a stopped parent exit on their own first
         leftovers = sweep.kill_all(tree)
@@ -291,7 +298,7 @@ class NativeRuntime(Runtime):
             self.state.forget_process(name)
 
     def reset(self) -> None:
-        self.down()
+        self._stop_everything(keep_aws_state=False)  # the snapshot goes with .sandbox/
         shutil.rmtree(self.state.root, ignore_errors=True)
 
     def status(self) -> list[ServiceStatus]:

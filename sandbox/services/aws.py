@@ -1,6 +1,7 @@
 """The AWS emulator: moto server on LocalStack's port, and the resources mwaa.yaml names.
 
-moto keeps nothing across a restart, so `bootstrap` recreates everything each `up`.
+moto keeps nothing across a restart, so `bootstrap` recreates the resources each `up`, and
+aws_state replays what the last `down` kept (object versions, log events, secrets).
 """
 
 from __future__ import annotations

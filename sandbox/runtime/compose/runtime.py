@@ -24,7 +24,7 @@ from sandbox.runtime.base import Runtime, ServiceStatus
 from sandbox.runtime.compose import buildlog, engine, render, restarts
 from sandbox.runtime.compose import startup as compose_startup
 from sandbox.services import airflow as airflow_service
-from sandbox.services import supervisor, workers
+from sandbox.services import aws, supervisor, workers
 from sandbox.services.variables import template_variables
 from sandbox.settings import env_var
 
@@ -255,6 +255,11 @@ class ComposeRuntime(Runtime):
         if not self.compose.file.exists() or engine.engine_version() is None:
             return []
         running = [r.get("Service") for r in self.compose.ps() if r.get("State") == "running"]
+        others = [s for s in running if s not in render.INFRA]
+        if aws.NAME in running:  # Airflow and the shippers first: their last logs go in
+            if others:  # (`compose stop` with no service stops them all)
+                self.compose.run("stop", "--timeout", "30", *others, timeout=300)
+            self.keep_aws_state()
         self.progress.step("compose", "stopping the containers (volumes kept)")
         self.compose.run("down", "--timeout", "30", "--remove-orphans", timeout=300).check("docker compose down")
         self.progress.done("compose", f"stopped {len(running)} container(s)")

@@ -137,3 +137,67 @@ def test_a_second_up_waits_for_the_first_then_finds_it_running(project, shared_s
     assert time.monotonic() - started >= 0.25
     assert report.already_running and second.calls == []
     assert any("another `sandbox up`" in n and "waiting" in n for n in second.progress.notes)
+
+
+class Lines(base.SilentProgress):
+    def __init__(self):
+        self.lines = []
+
+    def done(self, name, message):
+        self.lines.append(f"done {message}")
+
+    def note(self, message):
+        self.lines.append(f"note {message}")
+
+
+def test_the_kept_aws_state_is_restored_after_the_bootstrap_and_before_the_deploy(project, shared_steps,
+                                                                                 monkeypatch):
+    rt = Recording(load_settings(project))
+    rt.state.aws_state.mkdir(parents=True)
+    (rt.state.aws_state / "manifest.json").write_text("{}")
+    restored = base.aws_state.Summary(versions=12, log_groups=3, log_events=4210, secrets=1)
+    monkeypatch.setattr(base.aws_state, "restore", lambda s, folder: shared_steps.append("restore") or restored)
+    rt.progress = Lines()
+    rt.up()
+    assert shared_steps == ["aws", "restore", "deploy", "topics"]
+    assert any(line.startswith("done restored 12 S3 object versions, 3 log groups / 4,210 log events, "
+                               "1 secret from the last `down` (S3 version ids and the KMS key id changed")
+               for line in rt.progress.lines)
+
+
+def test_a_snapshot_that_fails_to_restore_is_set_aside_and_up_goes_on(project, shared_steps, monkeypatch):
+    rt = Recording(load_settings(project))
+    rt.state.aws_state.mkdir(parents=True)
+    (rt.state.aws_state / "manifest.json").write_text("{}")
+
+    def broken(settings, folder):
+        raise RuntimeError("NoSuchBucket")
+
+    monkeypatch.setattr(base.aws_state, "restore", broken)
+    rt.progress = Lines()
+    assert not rt.up().already_running
+    [note] = [line for line in rt.progress.lines if line.startswith("note")]
+    assert "could not restore the AWS state (NoSuchBucket); kept in" in note
+    assert not rt.state.aws_state.exists()
+    assert [p.name.startswith("aws-state-unrestored-") for p in rt.state.root.glob("aws-state*")] == [True]
+
+
+def test_keeping_the_aws_state_says_one_line_whatever_happens(project, monkeypatch):
+    rt = Recording(load_settings(project))
+    rt.progress = Lines()
+    monkeypatch.setattr(base.aws_state, "answers", lambda s: False)
+    rt.keep_aws_state()
+    monkeypatch.setattr(base.aws_state, "answers", lambda s: True)
+
+    def broken(settings, folder):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(base.aws_state, "export", broken)
+    rt.keep_aws_state()
+    monkeypatch.setattr(base.aws_state, "export", lambda s, folder: base.aws_state.Summary(versions=1, seconds=0.5))
+    rt.keep_aws_state()
+    assert rt.progress.lines == [
+        "note the AWS emulator does not answer: its state since `up` is not kept",
+        "note could not keep the AWS emulator's state (No space left on device); the previous snapshot stays",
+        f"done kept 1 S3 object version, 0 log groups / 0 log events, 0 secrets in {rt.state.aws_state} "
+        "for the next `up` (0.5 s)"]

@@ -55,3 +55,45 @@ def test_a_process_that_exits_is_reported_with_its_log(runtime):
     assert caught.value.message == "aws exited while starting"
     assert "sandbox logs aws" in caught.value.hint
     assert "last words before trouble" in caught.value.details
+
+
+@pytest.fixture
+def stopping(runtime, monkeypatch):
+    """`down` and `reset` with every process alive, recording what is stopped and when the AWS
+    state is kept."""
+    from sandbox.proc import ProcessRecord
+    from sandbox.runtime import native
+
+    calls = []
+    records = {name: ProcessRecord(1, 1, name) for name in runtime.process_names()}
+    monkeypatch.setattr(runtime.state, "load_registry", lambda: dict(records))
+    monkeypatch.setattr(native, "is_alive", lambda record: True)
+    monkeypatch.setattr(runtime, "processes", lambda: [])
+    monkeypatch.setattr(native.sweep, "wait_gone", lambda tree, seconds: None)
+    monkeypatch.setattr(native.sweep, "kill_all", lambda tree: 0)
+    monkeypatch.setattr(runtime, "_stop_names", lambda names: calls.append(sorted(names)))
+    monkeypatch.setattr(runtime, "keep_aws_state", lambda: calls.append("keep"))
+    return calls, records
+
+
+def test_down_keeps_the_aws_state_after_airflow_stops_and_before_the_emulator(runtime, stopping):
+    calls, records = stopping
+    runtime.down()
+    assert calls[1] == "keep"
+    assert set(calls[0]) == set(records) - {"postgres", "noida", "aws"}
+    assert set(calls[2]) >= {"postgres", "noida", "aws"}
+
+
+def test_reset_does_not_keep_the_aws_state(runtime, stopping):
+    calls, _ = stopping
+    runtime.reset()
+    assert "keep" not in calls and not runtime.state.root.exists()
+
+
+def test_down_without_a_running_emulator_keeps_nothing(runtime, stopping, monkeypatch):
+    from sandbox.runtime import native
+
+    calls, _ = stopping
+    monkeypatch.setattr(native, "is_alive", lambda record: record.argv0 != "aws")
+    runtime.down()
+    assert "keep" not in calls

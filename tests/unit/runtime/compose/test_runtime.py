@@ -168,6 +168,25 @@ def test_down_keeps_volumes_and_reset_removes_them(project, fake):
     assert not rt.settings.state_dir.exists()
 
 
+def test_down_stops_airflow_then_keeps_the_aws_state_then_stops_the_rest(project, fake, monkeypatch):
+    rt = ComposeRuntime(load_settings(project))
+    rt.compose.file.parent.mkdir(parents=True)
+    rt.compose.file.write_text("name: x\n")
+    monkeypatch.setattr(rt, "keep_aws_state", lambda: fake.calls.append(("keep",)))
+    fake.ps_rows = [{"Service": s, "State": "running", "Health": "healthy"}
+                    for s in ("postgres", "aws", "airflow-scheduler", "logship")]
+    rt.down()
+    steps = [c[:1] for c in fake.compose_calls() if c[:1] != ("ps",)]
+    assert steps == [("stop",), ("down",)] and ("keep",) in fake.calls
+    stop = next(c for c in fake.compose_calls() if c[0] == "stop")
+    assert stop[-2:] == ("airflow-scheduler", "logship")
+    assert fake.calls.index(("keep",)) > fake.calls.index(next(c for c in fake.calls if "stop" in c))
+    fake.ps_rows = [{"Service": "postgres", "State": "running", "Health": "healthy"}]
+    fake.calls.clear()
+    rt.down()
+    assert ("keep",) not in fake.calls  # no emulator: nothing to keep
+
+
 def test_later_commands_keep_the_image_mode_of_the_running_sandbox(project):
     folder = project / ".sandbox" / "compose"
     folder.mkdir(parents=True)
