@@ -282,9 +282,11 @@ class NativeRuntime(Runtime):
 
     def _stop_names(self, names: list[str]) -> None:
         records = self.state.load_registry()
-        # Reverse dependency order: Airflow first (workers autoscaling added before all), the database last.
-        known = self.process_names()
-        order = [n for n in names if n not in known] + [n for n in reversed(known) if n in names]
+        # Reverse dependency order: the supervisor first (it restarts and adds workers), then the
+        # workers autoscaling added, Airflow, the database last.
+        known = [n for n in reversed(self.process_names()) if n in names]
+        order = ([n for n in known if n == supervisor.NAME] + [n for n in names if n not in self.process_names()]
+                 + [n for n in known if n != supervisor.NAME])
         for name in order:
             record = records.get(name)
             if record is None:

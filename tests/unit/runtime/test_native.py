@@ -97,3 +97,18 @@ def test_down_without_a_running_emulator_keeps_nothing(runtime, stopping, monkey
     monkeypatch.setattr(native, "is_alive", lambda record: record.argv0 != "aws")
     runtime.down()
     assert "keep" not in calls
+
+
+def test_stops_begin_with_the_supervisor_then_the_workers_autoscaling_added(runtime, monkeypatch):
+    """The supervisor would restart or add workers under a stop: it goes first, the database last."""
+    from sandbox.proc import ProcessRecord
+    from sandbox.runtime import native
+
+    stopped = []
+    names = runtime.process_names() + ["airflow-worker-3"]
+    monkeypatch.setattr(runtime.state, "load_registry", lambda: {n: ProcessRecord(1, 1, n) for n in names})
+    monkeypatch.setattr(native, "stop", lambda record, **kw: stopped.append(record.argv0) and False)
+    monkeypatch.setattr(runtime.state, "forget_process", lambda name: None)
+    runtime._stop_names(names)
+    assert stopped[:2] == ["supervisor", "airflow-worker-3"] and stopped[-1] == "postgres"
+    assert sorted(stopped) == sorted(names)
