@@ -14,3 +14,21 @@ CELERY_CONFIG["broker_transport_options"] = {
     "predefined_queues": {_url.rsplit("/", 1)[-1]: {"url": _url}},
 }
 
+
+
+def _share_pages_with_the_pool(**_):
+    """A memory saving, nothing MWAA would see: the pool's processes fork from the worker's main
+    process after this; objects frozen here are never visited by their garbage collector, so the
+    pages holding them stay shared instead of being copied into each pool process."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+try:
+    from celery.signals import worker_init
+
+    worker_init.connect(_share_pages_with_the_pool, weak=False)
+except ImportError:  # a component without Celery imports this module too
+    pass
