@@ -92,3 +92,11 @@ def test_parse_accepts_a_reference_record_and_rejects_broken_ones():
                    json.dumps({k: v for k, v in good.items() if k != "ip"}).encode(),
                    json.dumps({**good, "status": "500"}).encode(), None):
         assert reference.parse(broken) is None, broken
+
+
+def test_a_producer_that_reports_no_count_is_skipped_not_passed():
+    from sandbox.e2e.checks import produced_check
+
+    check = produced_check(None, 1000)
+    assert check.skipped and "reported no count" in check.detail and "1000 records" in check.detail
+    assert produced_check(1000, 1000).passed and not produced_check(999, 1000).passed
