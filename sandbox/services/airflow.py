@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shlex
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from sandbox.proc import Command
 from sandbox.environment.state import StateDir
 from sandbox.mwaa import celery
 from sandbox.services import aws, containers, dagsync, elasticsearch, kafka, postgres, workers
+from sandbox.services import connections as seeded
 from sandbox.services.base import Endpoint, Port, ProcessSpec
 from sandbox.settings import Settings
 
@@ -176,15 +176,13 @@ def airflow_variables(settings: Settings, state: StateDir, where: Placement,
 
 
 def connections(settings: Settings, reach: Addresses | None = None) -> dict[str, str]:
-    """kafka_default and elasticsearch_default as AIRFLOW_CONN_* variables: always the current
-    addresses, no database write. DAGs read endpoints from these, never from hosts in code."""
+    """kafka_default, elasticsearch_default and aws_default as AIRFLOW_CONN_* variables: always
+    the current addresses, no database write. DAGs read endpoints from these, never from hosts in code."""
     reach = reach or host_addresses(settings)
-    kafka_conn = {"conn_type": "kafka", "extra": {"bootstrap.servers": reach.kafka_bootstrap}}
-    es_conn = {"conn_type": "elasticsearch", "host": reach.es_host, "port": reach.es_port, "schema": "http"}
-    aws_conn = {"conn_type": "aws", "extra": {"endpoint_url": reach.aws_url, "region_name": settings.aws_region}}
-    return {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn),
-            "AIRFLOW_CONN_KAFKA_DEFAULT": json.dumps(kafka_conn),
-            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(es_conn)}
+    return seeded.as_variables({
+        seeded.AWS_CONN_ID: seeded.aws(reach.aws_url, settings.aws_region),
+        seeded.KAFKA_CONN_ID: seeded.kafka(reach.kafka_bootstrap),
+        seeded.ELASTICSEARCH_CONN_ID: seeded.elasticsearch(reach.es_host, reach.es_port)})
 
 
 def airflow_command(venv: Path, env: dict[str, str], *args: str, timeout: float | None = None) -> Command:
