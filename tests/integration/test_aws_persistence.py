@@ -1,4 +1,4 @@
-"""`sandbox down` then `sandbox up` keeps the AWS emulator's state on the native runtime: an earlier
+"""`sandbox down` then `sandbox up` keeps the AWS emulator's state on both runtimes: an earlier
 run's task log reads back through Airflow's REST API (from CloudWatch), log events and every S3
 object version come back in order, a secret too. Alone: pytest tests/integration/test_aws_persistence.py
 """
@@ -103,9 +103,25 @@ def write_history(box) -> None:
                         logEvents=[{"timestamp": now - 1000 + i, "message": f"custom {i}"} for i in range(5)])
 
 
-def test_down_then_up_keeps_task_logs_s3_versions_and_secrets(sandbox_factory):
-    box = sandbox_factory(spec=SPEC, dags={"persist_probe.py": DAG})
-    box.run("up", "--runtime", "native", check=True)
+@pytest.mark.parametrize("runtime", ["native", pytest.param("compose", marks=pytest.mark.slow)])
+def test_down_then_up_keeps_task_logs_s3_versions_and_secrets(sandbox_factory, runtime):
+    extra = {}
+    if runtime == "compose":
+        from test_compose import free_subnet
+        from test_compose_images import require_engine
+
+        require_engine()
+        extra["SANDBOX_COMPOSE_SUBNET"] = free_subnet()
+    box = sandbox_factory(spec=SPEC, dags={"persist_probe.py": DAG}, extra_env=extra)
+    try:
+        check_down_then_up(box, runtime)
+    finally:
+        if runtime == "compose":
+            box.run("reset", "--yes", timeout=300)  # the containers' volumes too
+
+
+def check_down_then_up(box, runtime: str) -> None:
+    box.run("up", "--runtime", runtime, check=True, timeout=1800)
     run_id, marker = run_the_probe(box)
     first_log = airflow(box).task_log("persist_probe", run_id, "speak", 1)
     assert f"persisted marker {marker}" in first_log, first_log
@@ -117,7 +133,7 @@ def test_down_then_up_keeps_task_logs_s3_versions_and_secrets(sandbox_factory):
     down = box.run("down", check=True, timeout=300)
     assert "kept " in down.stderr and "for the next `up`" in down.stderr, down.stderr
     manifest = json.loads((box.project / ".sandbox" / "aws-state" / "manifest.json").read_text())
-    up = box.run("up", check=True)
+    up = box.run("up", "--runtime", runtime, check=True, timeout=1800)
     assert "restored " in up.stderr and "version ids" in up.stderr, up.stderr
 
     log = airflow(box).task_log("persist_probe", run_id, "speak", 1)
