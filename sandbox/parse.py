@@ -63,8 +63,9 @@ def _plugins_folder(settings: Settings, scratch: Path) -> Path:
     """plugins.zip unpacked as MWAA does into the plugins folder (empty when there is none)."""
     folder = scratch / "plugins"
     folder.mkdir()
-    archive = settings.project_dir / (settings.spec.plugins_s3_path or "plugins.zip")
-    if archive.is_file() and zipfile.is_zipfile(archive):
+    key = settings.spec.plugins_s3_path  # MWAA loads no plugins.zip the spec does not name
+    archive = settings.project_dir / key if key else None
+    if archive is not None and archive.is_file() and zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(folder)
     return folder

@@ -86,13 +86,24 @@ class StartupResult:
 
 
 def find_script(settings: Settings) -> Path | None:
-    """mwaa.yaml's StartupScriptS3Path, else the project's startup.sh; None when neither."""
+    """The script MWAA runs: mwaa.yaml's StartupScriptS3Path, None when the spec names none (MWAA
+    ignores a startup.sh it is not told about; `up` and `deploy` warn about one)."""
     named = settings.spec.startup_script_s3_path
-    path = settings.project_dir / (named or rules.DEFAULT_SCRIPT)
-    if named and not path.is_file():
+    if not named:
+        return None
+    path = settings.project_dir / named
+    if not path.is_file():
         raise ConfigError(f"mwaa.yaml: StartupScriptS3Path: {named} not found in {settings.project_dir}",
                           hint="put the script at that path in the project, or fix the key")
-    return path if path.is_file() else None
+    return path
+
+
+def script_to_test(settings: Settings) -> Path | None:
+    """`sandbox startup-script test` without a FILE: the script MWAA runs, else the project's
+    startup.sh (trying a script before naming it in mwaa.yaml is what the command is for)."""
+    named = find_script(settings)
+    default = settings.project_dir / rules.DEFAULT_SCRIPT
+    return named or (default if default.is_file() else None)
 
 
 def run_script(script: Path, env: Mapping[str, str], *, cwd: Path, limit: float,

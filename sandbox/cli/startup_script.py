@@ -10,7 +10,7 @@ from sandbox.cli import ui
 from sandbox.errors import ConfigError
 from sandbox.environment.state import StateDir
 from sandbox.settings import Settings
-from sandbox.startup import (StartupResult, StartupScriptError, find_script, publish,
+from sandbox.startup import (StartupResult, StartupScriptError, publish, script_to_test,
                              run_for_project)
 
 
@@ -19,7 +19,7 @@ def _script(settings: Settings, file: Path | None) -> Path:
         if not file.is_file():
             raise ConfigError(f"startup script {file} not found")
         return file.resolve()
-    found = find_script(settings)
+    found = script_to_test(settings)
     if found is None:
         raise ConfigError(f"no startup script in {settings.project_dir}",
                           hint="add startup.sh, set StartupScriptS3Path in mwaa.yaml, or name a FILE")

@@ -13,10 +13,9 @@ from sandbox.settings import Settings
 
 
 def project_requirements(settings: Settings) -> str:
-    """`up`'s requirements.txt: the project's file at RequirementsS3Path (requirements.txt when
-    there is no mwaa.yaml); empty when there is none."""
-    spec = settings.spec
-    rel = spec.requirements_s3_path or ("requirements.txt" if spec.source == "defaults" else None)
+    """`up`'s requirements.txt: the project's file at RequirementsS3Path; empty when the spec
+    names none (MWAA installs nothing then; `up` warns about an unnamed requirements.txt)."""
+    rel = settings.spec.requirements_s3_path
     path = settings.project_dir / rel if rel else None
     return path.read_text() if path and path.is_file() else ""
 

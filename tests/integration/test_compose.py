@@ -32,6 +32,7 @@ MaxWorkers: 2
 SourceBucketArn: arn:aws:s3:::compose-bucket
 DagS3Path: dags
 RequirementsS3Path: requirements.txt
+StartupScriptS3Path: startup.sh
 AirflowConfigurationOptions:
   scheduler.scheduler_zombie_task_threshold: "60"  # the worker-kill scenario's retry comes in ~70 s
 """

@@ -106,17 +106,33 @@ def test_parse_writes_each_file_to_the_dag_processing_group(tmp_path, capsys, mo
         server.stop()
 
 
-def test_parse_sees_what_the_startup_script_exports(tmp_path, capsys):
+def staged_project(tmp_path, named: bool):
+    """A DAG whose id comes from startup.sh's export; the script named by mwaa.yaml or not."""
     project = tmp_path / "project"
     (project / "dags").mkdir(parents=True)
     (project / "startup.sh").write_text("export ENVIRONMENT_STAGE=dev\n")
+    if named:
+        (project / "mwaa.yaml").write_text("StartupScriptS3Path: startup.sh\n")
     (project / "dags" / "staged.py").write_text(
         "import os\nfrom datetime import datetime\nfrom airflow import DAG\n\n"
         "with DAG(dag_id='staged_' + os.environ['ENVIRONMENT_STAGE'], start_date=datetime(2024, 1, 1),\n"
         "         schedule=None, catchup=False):\n    pass\n")
+    return project
+
+
+def test_parse_sees_what_the_startup_script_exports(tmp_path, capsys):
+    project = staged_project(tmp_path, named=True)
     code, out, err = _cli(capsys, "--project", str(project), "parse", "--json")
     assert code == 0, out + err
     assert json.loads(out)["dags"] == ["staged_dev"]
     code, out, _ = _cli(capsys, "--project", str(project), "parse", "--json", "--skip-startup-script")
+    assert code == 1
+    assert "KeyError: 'ENVIRONMENT_STAGE'" in json.loads(out)["import_errors"][0]["error"]
+
+
+def test_parse_ignores_a_startup_script_the_spec_does_not_name(tmp_path, capsys):
+    """MWAA runs neither: a DAG that needs the script's export fails to import, as it would there."""
+    project = staged_project(tmp_path, named=False)
+    code, out, _ = _cli(capsys, "--project", str(project), "parse", "--json")
     assert code == 1
     assert "KeyError: 'ENVIRONMENT_STAGE'" in json.loads(out)["import_errors"][0]["error"]

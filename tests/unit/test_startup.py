@@ -19,7 +19,7 @@ from sandbox.errors import ConfigError
 from sandbox.runtime.base import SilentProgress
 from sandbox.environment.state import StateDir
 from sandbox.settings import load_settings
-from sandbox.startup import (StartupScriptError, find_script, publish, run_for_project, run_for_up,
+from sandbox.startup import (StartupScriptError, find_script, publish, script_to_test, run_for_project, run_for_up,
                              run_script)
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mwaa_failures"
@@ -104,6 +104,7 @@ def test_up_notes_a_crlf_script_once(project):
     progress = SilentProgress()
     progress.note = notes.append
     (project / "startup.sh").write_bytes(b"export STAGE=dev\r\n")
+    (project / "mwaa.yaml").write_text("StartupScriptS3Path: startup.sh\n")
     settings = load_settings(project, environ={})
     result = run_for_up(settings, StateDir(settings.state_dir), settings.cache_dir / "envs" / "x", progress)
     assert result.exported == {"STAGE": "dev\r"}
@@ -119,10 +120,11 @@ def test_startup_timeout_is_a_setting_defaulting_to_five_minutes(project, monkey
         load_settings(project)
 
 
-def test_find_script_prefers_the_spec_path(project):
+def test_find_script_is_only_the_script_the_spec_names(project):
     assert find_script(load_settings(project, environ={})) is None
     (project / "startup.sh").write_text("true\n")
-    assert find_script(load_settings(project, environ={})) == project / "startup.sh"
+    assert find_script(load_settings(project, environ={})) is None  # MWAA ignores it
+    assert script_to_test(load_settings(project, environ={})) == project / "startup.sh"  # the test command tries it
     (project / "scripts").mkdir()
     (project / "scripts" / "boot.sh").write_text("true\n")
     (project / "mwaa.yaml").write_text("StartupScriptS3Path: scripts/boot.sh\n")
@@ -178,6 +180,9 @@ def test_up_hook_returns_exports_or_raises_when_mwaa_would_not_start(project, mo
     venv = settings.cache_dir / "envs" / "x"
     assert run_for_up(settings, state, venv, SilentProgress()) is None
     (project / "startup.sh").write_text("export STAGE=dev\nexport PYTHONPATH=/x\n")
+    assert run_for_up(settings, state, venv, SilentProgress()) is None  # not named by the spec: not run
+    (project / "mwaa.yaml").write_text("StartupScriptS3Path: startup.sh\n")
+    settings = load_settings(project, environ={})
     result = run_for_up(settings, state, venv, SilentProgress())
     assert result.exported == {"STAGE": "dev"} and result.rejected == ["PYTHONPATH"]
     (project / "startup.sh").write_text("sleep 30\n")

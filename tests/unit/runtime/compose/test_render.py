@@ -180,13 +180,17 @@ def run_hybrid(project, tmp_path, worker_exit: str, scheduler_exit: str, signal_
     script = script.replace(airflow.containers.COMPONENT_LOGS, str(tmp_path))
     stub = tmp_path / "bin" / "airflow"
     stub.parent.mkdir()
-    stub.write_text('#!/bin/bash\necho "started $1"\ntrap \'echo "$1 got TERM"; exit 143\' TERM\n'
+    stub.write_text('#!/bin/bash\ntrap \'echo "$1 got TERM"; exit 143\' TERM\necho "started $1"\n'
                     f'if [ "$1" = celery ]; then {worker_exit}; else {scheduler_exit}; fi\n'
                     'sleep 60 & wait\n')
     stub.chmod(0o755)
     env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}"}
     proc = subprocess.Popen(["bash", "-c", script], env=env, start_new_session=True)
     if signal_after is not None:
+        logs = [tmp_path / "airflow-worker-1.log", tmp_path / "airflow-scheduler.log"]
+        deadline = time.monotonic() + 15  # both stubs running (and trapping TERM), however busy the machine
+        while time.monotonic() < deadline and not all(p.exists() and "started" in p.read_text() for p in logs):
+            time.sleep(0.05)
         time.sleep(signal_after)
         proc.send_signal(signal.SIGTERM)
     try:
@@ -202,7 +206,7 @@ def test_the_hybrid_container_stops_when_its_worker_dies(project, tmp_path):
 
 
 def test_the_hybrid_container_passes_dockers_stop_to_both(project, tmp_path):
-    code, worker_log = run_hybrid(project, tmp_path, "true", "true", signal_after=1.5)
+    code, worker_log = run_hybrid(project, tmp_path, "true", "true", signal_after=0.5)
     assert code != 0 and "celery got TERM" in worker_log
     assert "scheduler got TERM" in (tmp_path / "airflow-scheduler.log").read_text()
 

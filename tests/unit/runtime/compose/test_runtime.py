@@ -236,7 +236,9 @@ def test_recorded_exports_follow_the_script(project):
     startup.run_in_image(settings, state, "image", {}, progress)  # no script: nothing runs
     assert startup.recorded_exports(settings, state) == {}
     (project / "startup.sh").write_text("export A=1\n")
-    assert startup.recorded_exports(settings, state) is None  # a new script: run it again
+    assert startup.recorded_exports(settings, state) == {}  # a script the spec does not name: MWAA ignores it
+    (project / "mwaa.yaml").write_text("StartupScriptS3Path: startup.sh\n")
+    assert startup.recorded_exports(load_settings(project), state) is None  # a new script: run it again
 
 
 def test_a_new_plugins_zip_changes_the_rendered_file(project, monkeypatch):
