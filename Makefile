@@ -29,7 +29,7 @@ engine:
 
 # CI runs `make test` (under 30 minutes); `make test-all` adds the longest scenario runs.
 test: $(BIN)/sandbox engine
-	$(BIN)/pytest -ra -m "not slow"
+	$(BIN)/pytest -ra --durations=15 -m "not slow"
 
 test-all: $(BIN)/sandbox engine
 	$(BIN)/pytest -ra

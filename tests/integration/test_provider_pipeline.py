@@ -72,6 +72,7 @@ def test_a_task_finds_kafka_pipeline_only_in_secrets_manager_and_the_seeded_ones
     assert facts["aws_region"] == load_settings(box.project, environ=box.env).aws_region
 
 
+@pytest.mark.slow  # ~70 s; the reference pair runs on the seeded kafka_default in test_e2e.py too
 def test_the_reference_pipeline_still_passes_with_the_group_in_kafka_default(box):
     """Its producer and admin client get kafka_default's group.id, which librdkafka ignores with a
     warning; its consumer sets its own group."""
