@@ -29,8 +29,8 @@ def dead_letter_check(dead_letter: int, malformed: int) -> Check:
 
 def produced_check(acknowledged: int | None, produced: int) -> Check:
     if acknowledged is None:  # nothing to compare with: not a pass
-        return skipped("producer_acknowledged", f"the producer reported no count (no `produced` in its return "
-                                                f"value) to compare with the {produced} records the topic gained")
+        return skipped("producer_acknowledged", f"the producer reported no count (no `acknowledged` in its "
+                                                f"return value) to compare with the {produced} records the topic gained")
     ok = acknowledged == produced
     return Check("producer_acknowledged", ok, str(acknowledged), str(produced),
                  f"producer acknowledged {acknowledged}, the topic gained {produced}")

@@ -166,6 +166,7 @@ def test_the_apache_consumer_survives_a_fresh_group_but_duplicates_on_a_retry(bo
     assert guarantee(result, "at-least-once delivery")["verdict"] == "holds"
 
 
+@pytest.mark.slow  # ~100 s: the zombie threshold (60 s here) before the retry
 def test_a_worker_killed_mid_batch_is_replaced_and_the_reference_pipeline_loses_nothing(box):
     """kill -9 of the Celery worker running the consumer (with its pool and the task): the
     supervisor replaces the worker, the scheduler finds the task a zombie and retries it, and the

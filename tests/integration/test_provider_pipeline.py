@@ -52,8 +52,9 @@ def test_the_provider_pipeline_passes_with_its_connection_from_secrets_manager(b
     assert code == 0, json.dumps(result["check_details"], indent=1) + stderr
     assert (result["produced"], result["indexed"], result["lost"], result["duplicates"]) == (1000, 1000, 0, 0)
     statuses = {c["name"]: c["status"] for c in result["check_details"]}
-    # ProduceToTopicOperator returns no count: nothing to compare, so SKIPPED, never a pass
-    assert statuses.pop("producer_acknowledged") == "SKIPPED", result["check_details"]
+    # the producer's own count is compared for the reference pair only (ProduceToTopicOperator
+    # returns none): a user pipeline's checks are the truth's, each OK
+    assert "producer_acknowledged" not in statuses and {"no_loss", "no_duplicates"} <= set(statuses)
     assert set(statuses.values()) == {"OK"}, result["check_details"]
     with pytest.raises(AirflowApiError, match=" 404:"):  # not in Airflow's metadata database
         api(box).call("GET", "/connections/kafka_pipeline")
@@ -81,6 +82,7 @@ def test_the_reference_pipeline_still_passes_with_the_group_in_kafka_default(box
     assert (result["produced"], result["lost"], result["duplicates"]) == (1000, 0, 0)
 
 
+@pytest.mark.slow  # ~50 s; the connection's source is proven by the task that asks each backend
 def test_without_the_secret_the_same_dags_fail_with_the_connection_not_found(box):
     client = secrets_client(box)
     value = client.get_secret_value(SecretId=SECRET)["SecretString"]
